@@ -1,0 +1,59 @@
+# Every target bootstraps what it needs: a .venv with the pinned Python packages and
+# node_modules with the pinned CDK CLI. Only python3 (>= 3.11), Node.js (>= 20), npm and make
+# must already be on the machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VENV_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk
+
+# jsii (inside aws-cdk-lib) prints a Node.js end-of-life banner on every run otherwise.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: help bootstrap synth test lint format deploy destroy clean
+
+help:
+	@echo "make synth    synthesize the lab's CloudFormation templates into cdk.out (offline)"
+	@echo "make test     run the test suite"
+	@echo "make lint     ruff check and format check"
+	@echo "make deploy   deploy every stack (needs AWS credentials and a bootstrapped account)"
+	@echo "make destroy  delete every stack"
+
+$(VENV_STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python >= 3.11 is required, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+bootstrap: $(VENV_STAMP) $(NODE_STAMP)
+
+synth: bootstrap
+	$(CDK) synth --quiet
+	@$(VENV)/bin/python scripts/synth_summary.py cdk.out
+
+test: bootstrap
+	$(VENV)/bin/python -m pytest
+
+lint: bootstrap
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: bootstrap
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+deploy: bootstrap
+	$(CDK) deploy --all
+
+destroy: bootstrap
+	$(CDK) destroy --all --force
+
+clean:
+	rm -rf cdk.out .pytest_cache

@@ -1,0 +1,148 @@
+"""The lab's cluster: EKS, the load balancer controller, Istio, observability and Bookinfo."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_eks as eks
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from constructs.bookinfo import Bookinfo, BookinfoProps
+from constructs.bookinfo_routing import BookinfoRouting, BookinfoRoutingProps
+from constructs.ingress_gateway import IngressGateway
+from constructs.istio_mesh import IstioMesh, IstioMeshProps
+from constructs.observability import Observability, ObservabilityProps
+from stacks.config import LabConfig
+
+LOAD_BALANCER_CONTROLLER_VERSION = eks.AlbControllerVersion.V3_2_2
+BOOKINFO_PATH = "/productpage"
+
+
+class ClusterStack(Stack):
+    """Composes the lab on an EKS cluster in `vpc` and prints how to reach it."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: LabConfig,
+        vpc: ec2.IVpc,
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        private_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+
+        # Whoever may assume this role administers the cluster; by default that is any
+        # principal of this account allowed sts:AssumeRole (e.g. the one deploying the lab).
+        admin_role = iam.Role(
+            self,
+            "ClusterAdminRole",
+            assumed_by=iam.AccountRootPrincipal(),
+            description=f"kubectl access to the {config.cluster_name} EKS cluster",
+        )
+
+        self.cluster = eks.Cluster(
+            self,
+            "Cluster",
+            cluster_name=config.cluster_name,
+            version=config.kubernetes.eks_version,
+            kubectl_layer=config.kubernetes.kubectl_layer(self, "KubectlLayer"),
+            vpc=vpc,
+            vpc_subnets=[private_subnets],
+            default_capacity=0,
+            authentication_mode=eks.AuthenticationMode.API_AND_CONFIG_MAP,
+            masters_role=admin_role,
+            output_config_command=False,
+            output_cluster_name=False,
+            alb_controller=eks.AlbControllerOptions(version=LOAD_BALANCER_CONTROLLER_VERSION),
+        )
+        self.nodegroup = self.cluster.add_nodegroup_capacity(
+            "Nodes",
+            instance_types=[ec2.InstanceType(config.node_instance_type)],
+            capacity_type=eks.CapacityType[config.node_capacity_type],
+            desired_size=config.node_count,
+            min_size=config.node_count,
+            max_size=config.node_count,
+            subnets=private_subnets,
+        )
+        # CDK already orders the controller's chart (which waits for its pods) after the nodes.
+        load_balancer_controller = self.cluster.alb_controller
+
+        self.mesh = IstioMesh(
+            self,
+            "Istio",
+            props=IstioMeshProps(
+                cluster=self.cluster,
+                istio_version=config.istio_version,
+                load_balancer_controller=load_balancer_controller,
+                gateway=IngressGateway(),
+            ),
+        )
+        # istiod's chart waits for its pod, which needs nodes to run on.
+        self.mesh.istiod.node.add_dependency(self.nodegroup)
+
+        self.observability = Observability(
+            self, "Observability", props=ObservabilityProps(cluster=self.cluster)
+        )
+
+        self.bookinfo = Bookinfo(
+            self,
+            "Bookinfo",
+            props=BookinfoProps(
+                cluster=self.cluster,
+                namespace=config.bookinfo_namespace,
+                mesh_ready=self.mesh.istiod,
+            ),
+        )
+        self.routing = BookinfoRouting(
+            self,
+            "Routing",
+            props=BookinfoRoutingProps(
+                cluster=self.cluster,
+                namespace=config.bookinfo_namespace,
+                gateway=self.mesh.gateway,
+                after=(self.mesh.istiod, self.bookinfo.namespace),
+            ),
+        )
+
+        self._add_outputs(config, admin_role)
+
+    def _add_outputs(self, config: LabConfig, admin_role: iam.IRole) -> None:
+        gateway = self.mesh.gateway
+        gateway_hostname = eks.KubernetesObjectValue(
+            self,
+            "GatewayHostname",
+            cluster=self.cluster,
+            object_type="service",
+            object_name=gateway.release,
+            object_namespace=gateway.namespace,
+            json_path=".status.loadBalancer.ingress[0].hostname",
+        )
+        gateway_hostname.node.add_dependency(self.mesh.gateway_chart)
+
+        CfnOutput(
+            self,
+            "BookinfoUrl",
+            description="Bookinfo's product page behind the Istio ingress gateway's NLB",
+            value=gateway.url(gateway_hostname.value, BOOKINFO_PATH),
+        )
+        CfnOutput(
+            self,
+            "KubeconfigCommand",
+            description="Adds the cluster to ~/.kube/config, authenticating as the admin role",
+            value=(
+                f"aws eks update-kubeconfig --name {self.cluster.cluster_name}"
+                f" --region {self.region} --role-arn {admin_role.role_arn}"
+            ),
+        )
+        CfnOutput(
+            self,
+            "KialiCommand",
+            description="Run after the kubeconfig command, then open the printed local URL",
+            value=(
+                f"{self.observability.kiali_port_forward_command}"
+                f"  # then open {self.observability.kiali_local_url}"
+            ),
+        )

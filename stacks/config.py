@@ -1,0 +1,204 @@
+"""The lab's configuration: every context key, its default, and its validation.
+
+app.py is the only caller. It hands over the raw context values; `LabConfig.from_context`
+returns a frozen, validated object or raises `ConfigError` listing every bad value, one line
+each, so the user fixes them all in one round.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import aws_eks as eks
+from aws_cdk.lambda_layer_kubectl_v35 import KubectlV35Layer
+from aws_cdk.lambda_layer_kubectl_v36 import KubectlV36Layer
+
+
+@dataclass(frozen=True)
+class KubernetesRelease:
+    """An EKS Kubernetes version together with the kubectl/helm layer built for it."""
+
+    eks_version: eks.KubernetesVersion
+    kubectl_layer: Callable[..., Any]
+
+
+# Every version here must have its layer package pinned in requirements.txt.
+# 1.29 and older can no longer be created on EKS.
+SUPPORTED_KUBERNETES: Mapping[str, KubernetesRelease] = {
+    "1.35": KubernetesRelease(eks.KubernetesVersion.V1_35, KubectlV35Layer),
+    "1.36": KubernetesRelease(eks.KubernetesVersion.V1_36, KubectlV36Layer),
+}
+
+# Istio minors whose support matrix covers every Kubernetes version above.
+SUPPORTED_ISTIO_MINORS = ("1.31",)
+
+SCENARIOS = ("round-robin",)
+
+CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
+
+MIN_NODES, MAX_NODES = 1, 10
+AVAILABILITY_ZONES = 2
+# One NAT gateway per AZ at most; 1 is the cheap lab default (one shared egress).
+MAX_NAT_GATEWAYS = AVAILABILITY_ZONES
+
+# The defaults live in cdk.json; these are used when a key is absent (e.g. a test app).
+DEFAULTS: Mapping[str, Any] = {
+    "clusterName": "bookinfo-lab",
+    "kubernetesVersion": "1.35",
+    "istioVersion": "1.31.1",
+    "scenario": "round-robin",
+    "bookinfoNamespace": "default",
+    "vpcCidr": "10.0.0.0/16",
+    "natGateways": 1,
+    "nodeInstanceType": "m5.large",
+    "nodeCount": 2,
+    "nodeCapacityType": "ON_DEMAND",
+}
+
+_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
+_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# family + generation + optional attributes, a dot, a size: m5.large, c7gn.2xlarge, m7i-flex.large
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[0-9]*(nano|micro|small|medium|large|xlarge|metal)(-[0-9]+xl)?$")
+
+
+class ConfigError(ValueError):
+    """One or more context values are invalid; `problems` holds one line per value."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    cluster_name: str
+    kubernetes_version: str
+    istio_version: str
+    scenario: str
+    bookinfo_namespace: str
+    vpc_cidr: str
+    nat_gateways: int
+    node_instance_type: str
+    node_count: int
+    node_capacity_type: str
+
+    @property
+    def kubernetes(self) -> KubernetesRelease:
+        return SUPPORTED_KUBERNETES[self.kubernetes_version]
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> LabConfig:
+        """Validate the lab's context keys; absent keys take `DEFAULTS`."""
+        values = {key: context.get(key, default) for key, default in DEFAULTS.items()}
+        problems: list[str] = []
+
+        def check(key: str, ok: bool, expectation: str) -> None:
+            if not ok:
+                problems.append(f"context {key}={values[key]!r}: {expectation}")
+
+        name = values["clusterName"]
+        check(
+            "clusterName",
+            isinstance(name, str) and bool(_CLUSTER_NAME.match(name)),
+            "expected an EKS cluster name: 1-100 letters, digits, '-' or '_', "
+            "starting with a letter or digit",
+        )
+
+        check(
+            "kubernetesVersion",
+            values["kubernetesVersion"] in SUPPORTED_KUBERNETES,
+            f"supported versions are {', '.join(SUPPORTED_KUBERNETES)}",
+        )
+
+        istio = values["istioVersion"]
+        semver = _SEMVER.match(istio) if isinstance(istio, str) else None
+        check("istioVersion", semver is not None, "expected a release number x.y.z, e.g. 1.31.1")
+        if semver:
+            minor = f"{semver[1]}.{semver[2]}"
+            check(
+                "istioVersion",
+                minor in SUPPORTED_ISTIO_MINORS,
+                f"supported Istio minors are {', '.join(SUPPORTED_ISTIO_MINORS)}",
+            )
+
+        check(
+            "scenario",
+            values["scenario"] in SCENARIOS,
+            f"valid scenarios are {', '.join(SCENARIOS)}",
+        )
+
+        namespace = values["bookinfoNamespace"]
+        check(
+            "bookinfoNamespace",
+            isinstance(namespace, str)
+            and bool(_DNS_LABEL.match(namespace))
+            and not namespace.startswith("kube-")
+            and namespace not in ("istio-system", "istio-ingress"),
+            "expected a Kubernetes namespace name (lowercase DNS label) that is not "
+            "kube-*, istio-system or istio-ingress",
+        )
+
+        check("vpcCidr", _is_vpc_cidr(values["vpcCidr"]), "expected an IPv4 CIDR /16 to /24")
+
+        for key, low, high in (
+            ("natGateways", 1, MAX_NAT_GATEWAYS),
+            ("nodeCount", MIN_NODES, MAX_NODES),
+        ):
+            values[key] = _as_int(values[key])
+            check(
+                key,
+                isinstance(values[key], int) and low <= values[key] <= high,
+                f"expected a whole number from {low} to {high}",
+            )
+
+        instance_type = values["nodeInstanceType"]
+        check(
+            "nodeInstanceType",
+            isinstance(instance_type, str) and bool(_INSTANCE_TYPE.match(instance_type)),
+            "expected an EC2 instance type such as m5.large",
+        )
+
+        check(
+            "nodeCapacityType",
+            values["nodeCapacityType"] in CAPACITY_TYPES,
+            f"expected one of {', '.join(CAPACITY_TYPES)}",
+        )
+
+        if problems:
+            raise ConfigError(problems)
+        return cls(
+            cluster_name=name,
+            kubernetes_version=values["kubernetesVersion"],
+            istio_version=istio,
+            scenario=values["scenario"],
+            bookinfo_namespace=namespace,
+            vpc_cidr=values["vpcCidr"],
+            nat_gateways=values["natGateways"],
+            node_instance_type=instance_type,
+            node_count=values["nodeCount"],
+            node_capacity_type=values["nodeCapacityType"],
+        )
+
+
+def _as_int(value: Any) -> Any:
+    """Context given with `-c key=3` arrives as the string "3"; cdk.json gives an int."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
+
+
+def _is_vpc_cidr(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        return False
+    return 16 <= network.prefixlen <= 24

@@ -1,0 +1,60 @@
+"""Small queries over synthesized templates that the assertions library does not offer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk.assertions import Template
+
+HELM_CHART = "Custom::AWSCDK-EKS-HelmChart"
+MANIFEST = "Custom::AWSCDK-EKS-KubernetesResource"
+PATCH = "Custom::AWSCDK-EKS-KubernetesPatch"
+OBJECT_VALUE = "Custom::AWSCDK-EKS-KubernetesObjectValue"
+
+
+def resources_of_type(template: Template, resource_type: str) -> dict[str, dict[str, Any]]:
+    return template.find_resources(resource_type)
+
+
+def only(matches: dict[str, dict[str, Any]], what: str) -> tuple[str, dict[str, Any]]:
+    assert len(matches) == 1, f"expected exactly one {what}, found {sorted(matches)}"
+    return next(iter(matches.items()))
+
+
+def helm_chart(template: Template, release: str) -> tuple[str, dict[str, Any]]:
+    """(logical id, resource) of the Helm release named `release`."""
+    charts = {
+        logical_id: resource
+        for logical_id, resource in resources_of_type(template, HELM_CHART).items()
+        if resource["Properties"]["Release"] == release
+    }
+    return only(charts, f"Helm release {release!r}")
+
+
+def chart_values(resource: dict[str, Any]) -> dict[str, Any]:
+    values = resource["Properties"].get("Values", "{}")
+    assert isinstance(values, str), "chart values contain unresolved tokens"
+    return json.loads(values)
+
+
+def manifest_objects(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    return json.loads(resource["Properties"]["Manifest"])
+
+
+def manifest_with(template: Template, kind: str, name: str) -> tuple[str, dict[str, Any]]:
+    """(logical id, resource) of the one manifest resource that applies object kind/name."""
+    found = {
+        logical_id: resource
+        for logical_id, resource in resources_of_type(template, MANIFEST).items()
+        if isinstance(resource["Properties"]["Manifest"], str)
+        and any(
+            obj["kind"] == kind and obj["metadata"]["name"] == name
+            for obj in manifest_objects(resource)
+        )
+    }
+    return only(found, f"manifest with {kind}/{name}")
+
+
+def depends_on(resource: dict[str, Any]) -> set[str]:
+    return set(resource.get("DependsOn", []))

@@ -1,0 +1,110 @@
+"""The EKS cluster, its nodes, the load balancer controller and the stack outputs."""
+
+import json
+
+from aws_cdk.assertions import Match
+
+from tests.template_queries import OBJECT_VALUE, depends_on, helm_chart, only
+
+
+def test_cluster_name_and_version_come_from_context(cluster_template, synthesized):
+    config = synthesized.config
+    cluster_template.has_resource_properties(
+        "Custom::AWSCDK-EKS-Cluster",
+        {
+            "Config": Match.object_like(
+                {"name": config.cluster_name, "version": config.kubernetes_version}
+            )
+        },
+    )
+
+
+def test_no_default_capacity_and_one_managed_node_group_in_private_subnets(
+    cluster_template, synthesized
+):
+    config = synthesized.config
+    cluster_template.resource_count_is("AWS::AutoScaling::AutoScalingGroup", 0)
+    _, nodegroup = only(cluster_template.find_resources("AWS::EKS::Nodegroup"), "node group")
+    props = nodegroup["Properties"]
+    assert props["InstanceTypes"] == [config.node_instance_type]
+    assert props["CapacityType"] == config.node_capacity_type
+    assert props["ScalingConfig"] == {
+        "DesiredSize": config.node_count,
+        "MinSize": config.node_count,
+        "MaxSize": config.node_count,
+    }
+    subnet_refs = json.dumps(props["Subnets"])
+    assert "PrivateSubnet" in subnet_refs and "PublicSubnet" not in subnet_refs
+
+
+def test_kubectl_layer_matches_the_kubernetes_version(cluster_template, synthesized):
+    _, layer = only(cluster_template.find_resources("AWS::Lambda::LayerVersion"), "layer")
+    description = layer["Properties"]["Description"]
+    assert f"/opt/kubectl/kubectl {synthesized.config.kubernetes_version}." in description
+
+
+def test_load_balancer_controller_is_installed_at_a_pinned_version(cluster_template):
+    _, chart = helm_chart(cluster_template, "aws-load-balancer-controller")
+    assert chart["Properties"]["Version"] == "3.2.2"
+    assert chart["Properties"]["Wait"] is True
+
+
+def test_admin_role_gets_cluster_admin_through_an_access_entry(cluster_template):
+    admin_roles = cluster_template.find_resources(
+        "AWS::IAM::Role",
+        {"Properties": {"Description": Match.string_like_regexp("kubectl access")}},
+    )
+    admin_role_id, role = only(admin_roles, "admin role")
+    trust = json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
+    assert ":root" in trust, "any principal of the account with sts:AssumeRole may use it"
+    cluster_template.has_resource_properties(
+        "AWS::EKS::AccessEntry",
+        {
+            "PrincipalArn": {"Fn::GetAtt": [admin_role_id, "Arn"]},
+        },
+    )
+    _, entry = only(cluster_template.find_resources("AWS::EKS::AccessEntry"), "access entry")
+    policies = json.dumps(entry["Properties"]["AccessPolicies"])
+    assert "AmazonEKSClusterAdminPolicy" in policies and '"Type": "cluster"' in policies
+
+
+def test_kubeconfig_output_assumes_the_admin_role(cluster_template, synthesized):
+    output = cluster_template.find_outputs("KubeconfigCommand")["KubeconfigCommand"]
+    parts = output["Value"]["Fn::Join"][1]
+    text = "".join(p if isinstance(p, str) else json.dumps(p) for p in parts)
+    assert text.startswith("aws eks update-kubeconfig --name ")
+    assert "--region " in text and "--role-arn " in text
+    assert "ClusterAdminRole" in text
+
+
+def test_bookinfo_url_reads_the_gateway_service_hostname(cluster_template, synthesized):
+    gateway = synthesized.lab.cluster.mesh.gateway
+    value_id, value = only(cluster_template.find_resources(OBJECT_VALUE), "object value")
+    props = value["Properties"]
+    assert (props["ObjectType"], props["ObjectName"], props["ObjectNamespace"]) == (
+        "service",
+        gateway.release,
+        gateway.namespace,
+    )
+    assert props["JsonPath"] == ".status.loadBalancer.ingress[0].hostname"
+    gateway_chart_id, _ = helm_chart(cluster_template, gateway.release)
+    assert gateway_chart_id in depends_on(value)
+
+    url = cluster_template.find_outputs("BookinfoUrl")["BookinfoUrl"]["Value"]["Fn::Join"][1]
+    assert url == [
+        "http://",
+        {"Fn::GetAtt": [value_id, "Value"]},
+        f":{gateway.http_port.port}/productpage",
+    ]
+
+
+def test_kiali_output_is_a_port_forward_command(cluster_template):
+    output = cluster_template.find_outputs("KialiCommand")["KialiCommand"]["Value"]
+    assert output.startswith("kubectl port-forward -n istio-system svc/kiali 20001:20001")
+    assert "http://localhost:20001/kiali" in output
+
+
+def test_vpc_comes_from_the_network_stack_as_a_strong_reference(cluster_template):
+    # An export pins the network stack until the cluster stack is gone.
+    assert "Fn::ImportValue" in json.dumps(cluster_template.to_json())
+    assert "Fn::GetStackOutput" not in json.dumps(cluster_template.to_json())

@@ -1,0 +1,107 @@
+"""Context validation: good values parse, each bad value yields one clear line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from stacks.config import DEFAULTS, SUPPORTED_KUBERNETES, ConfigError, LabConfig
+from tests.conftest import PROJECT_ROOT, cdk_json_context
+
+
+def problems_for(**overrides) -> list[str]:
+    with pytest.raises(ConfigError) as raised:
+        LabConfig.from_context({**DEFAULTS, **overrides})
+    return raised.value.problems
+
+
+def test_cdk_json_carries_exactly_the_documented_defaults():
+    context = cdk_json_context()
+    assert {key: context[key] for key in DEFAULTS} == dict(DEFAULTS)
+
+
+def test_defaults_parse():
+    config = LabConfig.from_context({})
+    assert config.cluster_name == "bookinfo-lab"
+    assert config.kubernetes_version == "1.35"
+    assert config.istio_version == "1.31.1"
+    assert (config.node_instance_type, config.node_count, config.node_capacity_type) == (
+        "m5.large",
+        2,
+        "ON_DEMAND",
+    )
+    assert config.nat_gateways == 1
+
+
+def test_numbers_given_on_the_command_line_arrive_as_strings_and_parse():
+    config = LabConfig.from_context({"nodeCount": "3", "natGateways": "2"})
+    assert (config.node_count, config.nat_gateways) == (3, 2)
+
+
+@pytest.mark.parametrize("version", sorted(SUPPORTED_KUBERNETES))
+def test_every_supported_kubernetes_version_parses(version):
+    assert LabConfig.from_context({"kubernetesVersion": version}).kubernetes_version == version
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("kubernetesVersion", "1.29", "supported versions are 1.35, 1.36"),
+        ("istioVersion", "latest", "expected a release number x.y.z"),
+        ("istioVersion", "1.24.0", "supported Istio minors are 1.31"),
+        ("nodeCount", 0, "expected a whole number from 1 to 10"),
+        ("nodeCount", "eleven", "expected a whole number from 1 to 10"),
+        ("natGateways", 3, "expected a whole number from 1 to 2"),
+        ("clusterName", "-bad", "expected an EKS cluster name"),
+        ("clusterName", "x" * 101, "expected an EKS cluster name"),
+        ("bookinfoNamespace", "Bookinfo", "expected a Kubernetes namespace name"),
+        ("bookinfoNamespace", "istio-system", "expected a Kubernetes namespace name"),
+        ("nodeInstanceType", "large", "expected an EC2 instance type"),
+        ("nodeCapacityType", "spot", "expected one of ON_DEMAND, SPOT"),
+        ("vpcCidr", "10.0.0.0/33", "expected an IPv4 CIDR /16 to /24"),
+        ("vpcCidr", "10.0.0.1/16", "expected an IPv4 CIDR /16 to /24"),
+        ("scenario", "chaos", "valid scenarios are round-robin"),
+    ],
+)
+def test_a_bad_value_yields_one_line_naming_key_value_and_expectation(key, value, expected):
+    problems = problems_for(**{key: value})
+    assert len(problems) == 1
+    assert problems[0].startswith(f"context {key}={value!r}: ")
+    assert expected in problems[0]
+
+
+@pytest.mark.parametrize("instance_type", ["m5.large", "c7gn.2xlarge", "t3.micro", "m7i-flex.large"])
+def test_real_instance_types_are_accepted(instance_type):
+    assert LabConfig.from_context({"nodeInstanceType": instance_type}).node_instance_type
+
+
+def test_app_exits_with_one_line_per_bad_value_and_no_traceback(tmp_path):
+    """GIVEN three bad context values WHEN app.py runs THEN it prints three lines, exits 1."""
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps(
+            {"kubernetesVersion": "1.29", "istioVersion": "latest", "nodeCount": 0}
+        ),
+        "CDK_OUTDIR": str(tmp_path),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "error: context kubernetesVersion='1.29': supported versions are 1.35, 1.36",
+        "error: context istioVersion='latest': expected a release number x.y.z, e.g. 1.31.1",
+        "error: context nodeCount=0: expected a whole number from 1 to 10",
+    ]
+    assert not list(tmp_path.iterdir()), "nothing is synthesized from a bad configuration"
