@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import aws_eks as eks
-from constructs import Construct
 
+from constructs import Construct
 from constructs.manifest_files import in_namespace, load_manifest
 
 INJECTION_LABEL = "istio-injection"
@@ -67,8 +67,6 @@ class Bookinfo(Construct):
         self.namespace.node.add_dependency(props.mesh_ready)
 
         self.objects = in_namespace(load_manifest("bookinfo.yaml"), props.namespace)
-        self.app = eks.KubernetesManifest(
-            self, "App", cluster=props.cluster, manifest=self.objects
-        )
+        self.app = eks.KubernetesManifest(self, "App", cluster=props.cluster, manifest=self.objects)
         self.app.node.add_dependency(self.namespace)
         self.app.node.add_dependency(props.mesh_ready)

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aws_cdk import aws_eks as eks
-from constructs import Construct
 
+from constructs import Construct
 from constructs.ingress_gateway import IngressGateway
 from constructs.manifest_files import KubernetesObject, in_namespace, load_manifest
 
@@ -58,9 +58,7 @@ class BookinfoRoutingProps:
 class BookinfoRouting(Construct):
     """Applies the Bookinfo Gateway, VirtualService and DestinationRules."""
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, props: BookinfoRoutingProps
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, props: BookinfoRoutingProps) -> None:
         super().__init__(scope, construct_id)
         self.objects = in_namespace(load_manifest("bookinfo-routing.yaml"), props.namespace)
         bind_gateways(self.objects, props.gateway)

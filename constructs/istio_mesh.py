@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from aws_cdk import Duration
 from aws_cdk import aws_eks as eks
-from constructs import Construct
 
+from constructs import Construct
 from constructs.ingress_gateway import IngressGateway
 
 ISTIO_CHART_REPOSITORY = "https://blob.istio.io/istio-release/charts"

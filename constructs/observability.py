@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import aws_eks as eks
+
 from constructs import Construct
 
 PROMETHEUS_CHART_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
@@ -102,7 +103,8 @@ class Observability(Construct):
 
     @property
     def kiali_port_forward_command(self) -> str:
-        return f"kubectl port-forward -n {self.namespace} svc/{KIALI_SERVICE} {KIALI_PORT}:{KIALI_PORT}"
+        service = f"svc/{KIALI_SERVICE}"
+        return f"kubectl port-forward -n {self.namespace} {service} {KIALI_PORT}:{KIALI_PORT}"
 
     @property
     def kiali_local_url(self) -> str:

@@ -6,8 +6,8 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks as eks
 from aws_cdk import aws_iam as iam
-from constructs import Construct
 
+from constructs import Construct
 from constructs.bookinfo import Bookinfo, BookinfoProps
 from constructs.bookinfo_routing import BookinfoRouting, BookinfoRoutingProps
 from constructs.ingress_gateway import IngressGateway

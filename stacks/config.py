@@ -63,7 +63,9 @@ _CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 # family + generation + optional attributes, a dot, a size: m5.large, c7gn.2xlarge, m7i-flex.large
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[0-9]*(nano|micro|small|medium|large|xlarge|metal)(-[0-9]+xl)?$")
+_INSTANCE_TYPE = re.compile(
+    r"^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[0-9]*(nano|micro|small|medium|large|xlarge|metal)(-[0-9]+xl)?$"
+)
 
 
 class ConfigError(ValueError):

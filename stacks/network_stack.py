@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aws_cdk import Stack, Tags
 from aws_cdk import aws_ec2 as ec2
-from constructs import Construct
 
+from constructs import Construct
 from stacks.config import AVAILABILITY_ZONES, LabConfig
 
 

@@ -166,8 +166,14 @@ def test_a_new_namespace_is_created_labelled_and_deleted_with_the_lab():
             stack, "Layer", "arn:aws:lambda:us-east-1:123456789012:layer:kubectl:1"
         ),
     )
-    mesh_ready = cdk.CfnResource(stack, "MeshReady", type="AWS::CloudFormation::WaitConditionHandle")
-    Bookinfo(stack, "Bookinfo", props=BookinfoProps(cluster=cluster, namespace="bookinfo", mesh_ready=mesh_ready))
+    mesh_ready = cdk.CfnResource(
+        stack, "MeshReady", type="AWS::CloudFormation::WaitConditionHandle"
+    )
+    Bookinfo(
+        stack,
+        "Bookinfo",
+        props=BookinfoProps(cluster=cluster, namespace="bookinfo", mesh_ready=mesh_ready),
+    )
     template = Template.from_stack(stack)
 
     template.resource_count_is(PATCH, 0)

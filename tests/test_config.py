@@ -74,7 +74,9 @@ def test_a_bad_value_yields_one_line_naming_key_value_and_expectation(key, value
     assert expected in problems[0]
 
 
-@pytest.mark.parametrize("instance_type", ["m5.large", "c7gn.2xlarge", "t3.micro", "m7i-flex.large"])
+@pytest.mark.parametrize(
+    "instance_type", ["m5.large", "c7gn.2xlarge", "t3.micro", "m7i-flex.large"]
+)
 def test_real_instance_types_are_accepted(instance_type):
     assert LabConfig.from_context({"nodeInstanceType": instance_type}).node_instance_type
 

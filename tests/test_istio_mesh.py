@@ -2,8 +2,16 @@
 
 import pytest
 
-from constructs.ingress_gateway import IngressGateway
-from tests.template_queries import chart_values, depends_on, helm_chart, manifest_with
+from constructs.bookinfo_routing import bind_gateways
+from constructs.ingress_gateway import IngressGateway, ServicePort
+from constructs.manifest_files import load_manifest
+from tests.template_queries import (
+    chart_values,
+    depends_on,
+    helm_chart,
+    manifest_objects,
+    manifest_with,
+)
 
 ISTIO_REPOSITORY = "https://blob.istio.io/istio-release/charts"
 
@@ -68,8 +76,9 @@ def test_gateway_pods_are_labelled_as_the_istio_docs_expect(cluster_template):
 
 def test_gateway_service_ports(cluster_template):
     _, gateway = helm_chart(cluster_template, "istio-ingress")
-    ports = {p["name"]: (p["port"], p["targetPort"]) for p in chart_values(gateway)["service"]["ports"]}
-    assert ports == {"status-port": (15021, 15021), "http2": (80, 80), "https": (443, 443)}
+    ports = chart_values(gateway)["service"]["ports"]
+    by_name = {p["name"]: (p["port"], p["targetPort"]) for p in ports}
+    assert by_name == {"status-port": (15021, 15021), "http2": (80, 80), "https": (443, 443)}
 
 
 def test_bookinfo_gateway_listens_on_a_port_of_the_gateway_service(cluster_template):
@@ -79,8 +88,6 @@ def test_bookinfo_gateway_listens_on_a_port_of_the_gateway_service(cluster_templ
     http2 = next(p for p in values["service"]["ports"] if p["name"] == "http2")
 
     _, routing = manifest_with(cluster_template, "Gateway", "bookinfo-gateway")
-    from tests.template_queries import manifest_objects
-
     gateway = next(o for o in manifest_objects(routing) if o["kind"] == "Gateway")
     (server,) = gateway["spec"]["servers"]
     assert server["port"]["number"] == http2["targetPort"]
@@ -90,10 +97,6 @@ def test_bookinfo_gateway_listens_on_a_port_of_the_gateway_service(cluster_templ
 
 
 def test_a_different_gateway_port_moves_the_bookinfo_gateway_with_it():
-    from constructs.bookinfo_routing import bind_gateways
-    from constructs.ingress_gateway import ServicePort
-    from constructs.manifest_files import load_manifest
-
     gateway = IngressGateway(http_port=ServicePort("http2", 8080, 8080))
     objects = load_manifest("bookinfo-routing.yaml")
     bind_gateways(objects, gateway)
@@ -105,11 +108,9 @@ def test_a_different_gateway_port_moves_the_bookinfo_gateway_with_it():
 
 
 def test_a_port_written_into_the_gateway_yaml_is_refused():
-    from constructs.bookinfo_routing import bind_gateways
-    from constructs.manifest_files import load_manifest
-
     objects = load_manifest("bookinfo-routing.yaml")
-    next(o for o in objects if o["kind"] == "Gateway")["spec"]["servers"][0]["port"]["number"] = 8080
+    gateway = next(o for o in objects if o["kind"] == "Gateway")
+    gateway["spec"]["servers"][0]["port"]["number"] = 8080
     with pytest.raises(ValueError, match="port.number must not be set"):
         bind_gateways(objects, IngressGateway())
 
