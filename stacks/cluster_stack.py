@@ -12,6 +12,7 @@ from constructs.bookinfo import Bookinfo, BookinfoProps
 from constructs.bookinfo_routing import BookinfoRouting, BookinfoRoutingProps
 from constructs.ingress_gateway import IngressGateway
 from constructs.istio_mesh import IstioMesh, IstioMeshProps
+from constructs.load_balancer_cleanup import LoadBalancerCleanup, LoadBalancerCleanupProps
 from constructs.observability import Observability, ObservabilityProps
 from stacks.config import LabConfig
 
@@ -58,6 +59,15 @@ class ClusterStack(Stack):
             output_cluster_name=False,
             alb_controller=eks.AlbControllerOptions(version=LOAD_BALANCER_CONTROLLER_VERSION),
         )
+        # On delete the cluster goes first, then this cleanup, then (in the network stack)
+        # the VPC: what the controllers left behind no longer blocks the VPC's deletion.
+        self.cleanup = LoadBalancerCleanup(
+            self,
+            "LoadBalancerCleanup",
+            props=LoadBalancerCleanupProps(cluster_name=config.cluster_name, vpc=vpc),
+        )
+        self.cluster.node.add_dependency(self.cleanup)
+
         self.nodegroup = self.cluster.add_nodegroup_capacity(
             "Nodes",
             instance_types=[ec2.InstanceType(config.node_instance_type)],
@@ -136,6 +146,12 @@ class ClusterStack(Stack):
                 f"aws eks update-kubeconfig --name {self.cluster.cluster_name}"
                 f" --region {self.region} --role-arn {admin_role.role_arn}"
             ),
+        )
+        CfnOutput(
+            self,
+            "CleanupLogGroup",
+            description="What the destroy-time cleanup removed: aws logs tail <name> --follow",
+            value=self.cleanup.log_group.log_group_name,
         )
         CfnOutput(
             self,
