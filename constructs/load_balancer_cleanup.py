@@ -84,7 +84,7 @@ class LoadBalancerCleanup(Construct):
                 self,
                 function_id,
                 runtime=lambda_.Runtime.PYTHON_3_13,
-                code=lambda_.Code.from_asset(str(HANDLER_DIR)),
+                code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__"]),
                 handler=f"handler.{entry}",
                 timeout=Duration.minutes(5),
                 memory_size=256,
