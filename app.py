@@ -5,17 +5,14 @@ import sys
 
 import aws_cdk as cdk
 
-from stacks.config import DEFAULTS, ConfigError, LabConfig
+from stacks.config import ConfigError, LabConfig
 from stacks.lab import build_lab
 
 
 def main() -> int:
     app = cdk.App()
-    context = {key: app.node.try_get_context(key) for key in DEFAULTS}
     try:
-        config = LabConfig.from_context(
-            {key: value for key, value in context.items() if value is not None}
-        )
+        config = LabConfig.from_context(app.node.get_all_context())
     except ConfigError as error:
         for problem in error.problems:
             print(f"error: {problem}", file=sys.stderr)

@@ -7,6 +7,7 @@ each, so the user fixes them all in one round.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
@@ -57,6 +58,7 @@ DEFAULTS: Mapping[str, Any] = {
     "nodeInstanceType": "m5.large",
     "nodeCount": 2,
     "nodeCapacityType": "ON_DEMAND",
+    "nag": False,
 }
 
 _CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
@@ -88,6 +90,7 @@ class LabConfig:
     node_instance_type: str
     node_count: int
     node_capacity_type: str
+    nag: bool
 
     @property
     def kubernetes(self) -> KubernetesRelease:
@@ -95,9 +98,13 @@ class LabConfig:
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> LabConfig:
-        """Validate the lab's context keys; absent keys take `DEFAULTS`."""
+        """Validate the lab's context keys; absent keys take `DEFAULTS`.
+
+        `context` may be the app's whole context: keys with a ':' or starting with '@' belong
+        to the CDK (feature flags, lookups, CLI settings); any other key must be the lab's.
+        """
         values = {key: context.get(key, default) for key, default in DEFAULTS.items()}
-        problems: list[str] = []
+        problems = [_unknown_key_problem(key) for key in _unknown_keys(context)]
 
         def check(key: str, ok: bool, expectation: str) -> None:
             if not ok:
@@ -154,7 +161,7 @@ class LabConfig:
             values[key] = _as_int(values[key])
             check(
                 key,
-                isinstance(values[key], int) and low <= values[key] <= high,
+                type(values[key]) is int and low <= values[key] <= high,
                 f"expected a whole number from {low} to {high}",
             )
 
@@ -171,6 +178,9 @@ class LabConfig:
             f"expected one of {', '.join(CAPACITY_TYPES)}",
         )
 
+        values["nag"] = _as_bool(values["nag"])
+        check("nag", isinstance(values["nag"], bool), "expected true or false")
+
         if problems:
             raise ConfigError(problems)
         return cls(
@@ -184,7 +194,27 @@ class LabConfig:
             node_instance_type=instance_type,
             node_count=values["nodeCount"],
             node_capacity_type=values["nodeCapacityType"],
+            nag=values["nag"],
         )
+
+
+def _unknown_keys(context: Mapping[str, Any]) -> list[str]:
+    return sorted(
+        key for key in context if ":" not in key and not key.startswith("@") and key not in DEFAULTS
+    )
+
+
+def _unknown_key_problem(key: str) -> str:
+    close = difflib.get_close_matches(key, DEFAULTS, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}?" if close else f"known keys are {', '.join(DEFAULTS)}"
+    return f"context {key}: unknown key; {hint}"
+
+
+def _as_bool(value: Any) -> Any:
+    """`-c nag=true` arrives as the string "true"; cdk.json gives a JSON boolean."""
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
 
 
 def _as_int(value: Any) -> Any:

@@ -65,6 +65,11 @@ def test_every_supported_kubernetes_version_parses(version):
         ("vpcCidr", "10.0.0.0/33", "expected an IPv4 CIDR /16 to /24"),
         ("vpcCidr", "10.0.0.1/16", "expected an IPv4 CIDR /16 to /24"),
         ("scenario", "chaos", "valid scenarios are round-robin"),
+        ("clusterName", 5, "expected an EKS cluster name"),
+        ("nodeCount", True, "expected a whole number from 1 to 10"),
+        ("nodeCount", 2.5, "expected a whole number from 1 to 10"),
+        ("kubernetesVersion", 1.35, "supported versions are 1.35, 1.36"),
+        ("nag", "maybe", "expected true or false"),
     ],
 )
 def test_a_bad_value_yields_one_line_naming_key_value_and_expectation(key, value, expected):
@@ -107,3 +112,30 @@ def test_app_exits_with_one_line_per_bad_value_and_no_traceback(tmp_path):
         "error: context nodeCount=0: expected a whole number from 1 to 10",
     ]
     assert not list(tmp_path.iterdir()), "nothing is synthesized from a bad configuration"
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("nodecount", "context nodecount: unknown key; did you mean nodeCount?"),
+        ("istioversion", "context istioversion: unknown key; did you mean istioVersion?"),
+        ("flavour", "context flavour: unknown key; known keys are clusterName, "),
+    ],
+)
+def test_an_unknown_key_is_reported_with_the_closest_known_one(key, expected):
+    (problem,) = problems_for(**{key: "x"})
+    assert problem.startswith(expected)
+
+
+def test_cdk_keys_in_the_context_are_not_the_labs_business():
+    context = {
+        **cdk_json_context(),
+        "aws:cdk:enable-path-metadata": True,
+        "availability-zones:account=123456789012:region=us-east-1": ["us-east-1a"],
+    }
+    assert LabConfig.from_context(context).cluster_name == "bookinfo-lab"
+
+
+@pytest.mark.parametrize(("given", "expected"), [("true", True), ("false", False), (True, True)])
+def test_nag_accepts_booleans_from_the_command_line_and_cdk_json(given, expected):
+    assert LabConfig.from_context({"nag": given}).nag is expected
