@@ -5,19 +5,24 @@ import sys
 
 import aws_cdk as cdk
 
+from checks.istio_analyzer import AnalysisError
 from stacks.config import ConfigError, LabConfig
 from stacks.lab import build_lab
+
+
+def report(problems: list[str]) -> int:
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1
 
 
 def main() -> int:
     app = cdk.App()
     try:
         config = LabConfig.from_context(app.node.get_all_context())
-    except ConfigError as error:
-        for problem in error.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return 1
-    build_lab(app, config)
+        build_lab(app, config)
+    except (ConfigError, AnalysisError) as error:
+        return report(error.problems)
     app.synth()
     return 0
 

@@ -119,6 +119,11 @@ class ClusterStack(Stack):
 
         self._add_outputs(config, admin_role)
 
+    @property
+    def applied_objects(self) -> list[dict]:
+        """Every Kubernetes and Istio object this stack applies from manifests/."""
+        return [*self.bookinfo.objects, *self.routing.objects]
+
     def _add_outputs(self, config: LabConfig, admin_role: iam.IRole) -> None:
         gateway = self.mesh.gateway
         gateway_hostname = eks.KubernetesObjectValue(

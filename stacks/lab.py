@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from aws_cdk import App, CrossStackReferences, ReferenceStrength
 
+from checks.istio_analyzer import AnalysisError, GatewayWorkload, ServicePort, analyze
+from constructs.bookinfo_routing import RESERVED_SUBSETS
+from constructs.ingress_gateway import IngressGateway
 from stacks.cluster_stack import ClusterStack
 from stacks.config import LabConfig
 from stacks.network_stack import NetworkStack
@@ -37,4 +40,27 @@ def build_lab(app: App, config: LabConfig) -> Lab:
         vpc=network.vpc,
         description="Istio Bookinfo lab: EKS, AWS Load Balancer Controller, Istio, Kiali, Bookinfo",
     )
-    return Lab(network=network, cluster=cluster)
+    lab = Lab(network=network, cluster=cluster)
+    check_istio_config(lab)
+    return lab
+
+
+def gateway_workload(gateway: IngressGateway) -> GatewayWorkload:
+    """The gateway as the istio/gateway chart deploys it: a Service named after the release."""
+    return GatewayWorkload(
+        namespace=gateway.namespace,
+        service_name=gateway.release,
+        pod_labels=dict(gateway.labels),
+        ports=tuple(ServicePort(p.port, p.target_port) for p in gateway.service_ports),
+    )
+
+
+def check_istio_config(lab: Lab) -> None:
+    """Fail the synth, naming object and rule, if the applied Istio config would not work."""
+    findings = analyze(
+        lab.cluster.applied_objects,
+        gateways=[gateway_workload(lab.cluster.mesh.gateway)],
+        reserved_subsets=RESERVED_SUBSETS,
+    )
+    if findings:
+        raise AnalysisError(findings)

@@ -1,0 +1,261 @@
+"""A small Istio config analyzer for the objects the lab applies, run at synth time.
+
+istioctl cannot run here, and the lab's predecessor lost hours to a Gateway on a port its
+Service did not expose. These rules catch that class of mistake before anything deploys.
+Each finding names the object and the rule; the codes follow istioctl analyze where one
+exists (IST0162, IST0101) and are the lab's own otherwise (LAB...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+KubernetesObject = Mapping[str, Any]
+
+CLUSTER_DOMAIN = "svc.cluster.local"
+# The pseudo-gateway meaning "sidecars of the mesh" in a VirtualService's gateways.
+MESH_GATEWAY = "mesh"
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    port: int
+    target_port: int
+
+
+@dataclass(frozen=True)
+class GatewayWorkload:
+    """An ingress gateway deployment and its Service, as the chart installs them."""
+
+    namespace: str
+    service_name: str
+    pod_labels: Mapping[str, str]
+    ports: tuple[ServicePort, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    kind: str
+    namespace: str
+    name: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}: {self.message} [{self.code}]"
+
+
+class AnalysisError(ValueError):
+    """The lab's Istio configuration would not work; `problems` has one line per finding."""
+
+    def __init__(self, findings: list[Finding]):
+        self.findings = findings
+        self.problems = [str(finding) for finding in findings]
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass
+class _Index:
+    """The objects by kind, with lookups the rules share."""
+
+    objects: list[KubernetesObject]
+    services: dict[str, KubernetesObject] = field(default_factory=dict)  # by FQDN
+    gateways: set[tuple[str, str]] = field(default_factory=set)
+    subsets: dict[str, set[str]] = field(default_factory=dict)  # FQDN -> subset names
+    external_hosts: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        for obj in self.objects:
+            kind, namespace, name = _identity(obj)
+            if kind == "Service":
+                self.services[f"{name}.{namespace}.{CLUSTER_DOMAIN}"] = obj
+            elif kind == "Gateway":
+                self.gateways.add((namespace, name))
+            elif kind == "ServiceEntry":
+                self.external_hosts.update(obj["spec"].get("hosts", []))
+        for obj in self.of_kind("DestinationRule"):
+            host = self.resolve(obj["spec"]["host"], _identity(obj)[1])
+            names = {subset["name"] for subset in obj["spec"].get("subsets", [])}
+            self.subsets.setdefault(host, set()).update(names)
+
+    def of_kind(self, kind: str) -> list[KubernetesObject]:
+        return [obj for obj in self.objects if obj["kind"] == kind]
+
+    @staticmethod
+    def resolve(host: str, namespace: str) -> str:
+        """The FQDN Istio reads a short host name as, relative to the object's namespace."""
+        parts = host.split(".")
+        if len(parts) == 1:
+            return f"{host}.{namespace}.{CLUSTER_DOMAIN}"
+        if len(parts) == 2:
+            return f"{host}.{CLUSTER_DOMAIN}"
+        if len(parts) == 3 and parts[2] == "svc":
+            return f"{host}.cluster.local"
+        return host
+
+
+def analyze(
+    objects: Iterable[KubernetesObject],
+    *,
+    gateways: Iterable[GatewayWorkload],
+    reserved_subsets: Mapping[str, Iterable[str]] | None = None,
+) -> list[Finding]:
+    """Every finding for `objects` (the Kubernetes and Istio objects the lab applies).
+
+    gateways: the gateway workloads Istio Gateways may select.
+    reserved_subsets: DestinationRule subsets (by short host name) allowed to select no
+        Deployment, for optional workloads the lab does not deploy.
+    """
+    index = _Index(list(objects))
+    gateway_workloads = tuple(gateways)
+    reserved = {host: set(names) for host, names in (reserved_subsets or {}).items()}
+    findings: list[Finding] = []
+    for gateway in index.of_kind("Gateway"):
+        findings += _check_gateway(gateway, gateway_workloads)
+    for service in index.of_kind("VirtualService"):
+        findings += _check_virtual_service(service, index)
+    for rule in index.of_kind("DestinationRule"):
+        findings += _check_destination_rule(rule, index, reserved)
+    return findings
+
+
+def _identity(obj: KubernetesObject) -> tuple[str, str, str]:
+    metadata = obj["metadata"]
+    return obj["kind"], metadata.get("namespace", "default"), metadata["name"]
+
+
+def _finding(obj: KubernetesObject, code: str, message: str) -> Finding:
+    kind, namespace, name = _identity(obj)
+    return Finding(code=code, kind=kind, namespace=namespace, name=name, message=message)
+
+
+def _labels_text(labels: Mapping[str, str]) -> str:
+    return ",".join(f"{key}={value}" for key, value in sorted(labels.items())) or "(none)"
+
+
+def _check_gateway(
+    gateway: KubernetesObject, workloads: tuple[GatewayWorkload, ...]
+) -> list[Finding]:
+    selector = gateway["spec"].get("selector", {})
+    selected = [w for w in workloads if selector.items() <= w.pod_labels.items()]
+    if not selected:
+        known = "; ".join(_labels_text(w.pod_labels) for w in workloads) or "none"
+        return [
+            _finding(
+                gateway,
+                "IST0101",
+                f"selector {_labels_text(selector)} matches no gateway pods "
+                f"(gateway pod labels: {known})",
+            )
+        ]
+    findings = []
+    for server in gateway["spec"].get("servers", []):
+        number = server.get("port", {}).get("number")
+        for workload in selected:
+            exposed = {p.port for p in workload.ports} | {p.target_port for p in workload.ports}
+            if number not in exposed:
+                ports = ", ".join(f"{p.port}->{p.target_port}" for p in workload.ports)
+                findings.append(
+                    _finding(
+                        gateway,
+                        "IST0162",
+                        f"port {number} is not a port or targetPort of the gateway Service "
+                        f"{workload.namespace}/{workload.service_name} ({ports})",
+                    )
+                )
+    return findings
+
+
+def _destinations(spec: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    for protocol in ("http", "tcp", "tls"):
+        for route in spec.get(protocol, []):
+            for weighted in route.get("route", []):
+                yield weighted["destination"]
+            if "mirror" in route:
+                yield route["mirror"]
+
+
+def _check_virtual_service(service: KubernetesObject, index: _Index) -> list[Finding]:
+    _, namespace, _ = _identity(service)
+    spec = service["spec"]
+    findings = []
+    gateways = spec.get("gateways", [])
+    for gateway in gateways:
+        if gateway == MESH_GATEWAY:
+            continue
+        gateway_namespace, _, gateway_name = gateway.rpartition("/")
+        if (gateway_namespace or namespace, gateway_name) not in index.gateways:
+            findings.append(
+                _finding(service, "IST0101", f"gateway {gateway} is not a Gateway of the lab")
+            )
+    if "*" in spec.get("hosts", []) and (not gateways or MESH_GATEWAY in gateways):
+        findings.append(
+            _finding(
+                service,
+                "LAB001",
+                'host "*" is only valid on routes bound to a Gateway, not on mesh routes',
+            )
+        )
+    for destination in _destinations(spec):
+        host = destination["host"]
+        if host in index.external_hosts:
+            continue
+        fqdn = index.resolve(host, namespace)
+        if fqdn not in index.services:
+            findings.append(
+                _finding(
+                    service,
+                    "IST0101",
+                    f"destination host {host} is not a Service of the lab "
+                    "(nor a host declared by a ServiceEntry)",
+                )
+            )
+            continue
+        subset = destination.get("subset")
+        if subset and subset not in index.subsets.get(fqdn, set()):
+            findings.append(
+                _finding(
+                    service,
+                    "IST0101",
+                    f"subset {subset} of host {host} is not defined by any DestinationRule",
+                )
+            )
+    return findings
+
+
+def _check_destination_rule(
+    rule: KubernetesObject, index: _Index, reserved: Mapping[str, set[str]]
+) -> list[Finding]:
+    _, namespace, _ = _identity(rule)
+    host = rule["spec"]["host"]
+    fqdn = index.resolve(host, namespace)
+    service = index.services.get(fqdn)
+    if service is None:
+        if host in index.external_hosts:
+            return []
+        return [_finding(rule, "IST0101", f"host {host} is not a Service of the lab")]
+    service_namespace = _identity(service)[1]
+    service_selector = service["spec"].get("selector", {})
+    pod_labels = [
+        deployment["spec"]["template"]["metadata"].get("labels", {})
+        for deployment in index.of_kind("Deployment")
+        if _identity(deployment)[1] == service_namespace
+    ]
+    short_host = fqdn.split(".")[0]
+    findings = []
+    for subset in rule["spec"].get("subsets", []):
+        wanted = {**service_selector, **subset.get("labels", {})}
+        selects = any(wanted.items() <= labels.items() for labels in pod_labels)
+        is_reserved = subset["name"] in reserved.get(short_host, set())
+        if not selects and not is_reserved:
+            findings.append(
+                _finding(
+                    rule,
+                    "LAB002",
+                    f"subset {subset['name']} ({_labels_text(wanted)}) selects no Deployment; "
+                    "deploy one or list the subset as reserved",
+                )
+            )
+    return findings

@@ -1,0 +1,166 @@
+"""The Istio analyzer: the lab's config is clean, and each rule catches its mistake."""
+
+from __future__ import annotations
+
+import copy
+from types import SimpleNamespace
+
+import pytest
+
+from checks.istio_analyzer import AnalysisError, analyze
+from constructs.bookinfo_routing import RESERVED_SUBSETS, bind_gateways
+from constructs.ingress_gateway import IngressGateway
+from constructs.manifest_files import in_namespace, load_manifest
+from stacks.lab import check_istio_config, gateway_workload
+
+NAMESPACE = "default"
+
+
+@pytest.fixture
+def objects():
+    """The lab's Bookinfo and routing objects, as the constructs apply them."""
+    routing = in_namespace(load_manifest("bookinfo-routing.yaml"), NAMESPACE)
+    bind_gateways(routing, IngressGateway())
+    return in_namespace(load_manifest("bookinfo.yaml"), NAMESPACE) + routing
+
+
+def find(objects, kind, name):
+    return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def messages(objects, reserved=RESERVED_SUBSETS):
+    findings = analyze(
+        objects, gateways=[gateway_workload(IngressGateway())], reserved_subsets=reserved
+    )
+    return [str(f) for f in findings]
+
+
+def test_the_labs_config_has_no_findings(objects):
+    assert messages(objects) == []
+
+
+def test_the_synthesized_lab_passed_the_analyzer(synthesized):
+    # build_lab ran the analyzer; running it again on what was synthesized must stay clean.
+    check_istio_config(synthesized.lab)
+
+
+def test_gateway_port_not_on_the_service_is_ist0162(objects):
+    """The seed story's failure: the docs' Gateway on 8080."""
+    find(objects, "Gateway", "bookinfo-gateway")["spec"]["servers"][0]["port"]["number"] = 8080
+    assert messages(objects) == [
+        "Gateway default/bookinfo-gateway: port 8080 is not a port or targetPort of the "
+        "gateway Service istio-ingress/istio-ingress (15021->15021, 80->80, 443->443) [IST0162]"
+    ]
+
+
+def test_gateway_selector_matching_no_gateway_pods(objects):
+    find(objects, "Gateway", "bookinfo-gateway")["spec"]["selector"] = {"istio": "ingress"}
+    assert messages(objects) == [
+        "Gateway default/bookinfo-gateway: selector istio=ingress matches no gateway pods "
+        "(gateway pod labels: app=istio-ingress,istio=ingressgateway) [IST0101]"
+    ]
+
+
+def test_destination_host_that_is_no_service(objects):
+    route = find(objects, "VirtualService", "bookinfo")["spec"]["http"][0]["route"][0]
+    route["destination"]["host"] = "product-page"
+    assert messages(objects) == [
+        "VirtualService default/bookinfo: destination host product-page is not a Service of "
+        "the lab (nor a host declared by a ServiceEntry) [IST0101]"
+    ]
+
+
+def test_an_external_host_declared_by_a_service_entry_is_accepted(objects):
+    find(objects, "VirtualService", "bookinfo")["spec"]["http"].append(
+        {"route": [{"destination": {"host": "www.googleapis.com"}}]}
+    )
+    objects.append(
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "ServiceEntry",
+            "metadata": {"name": "googleapis", "namespace": NAMESPACE},
+            "spec": {"hosts": ["www.googleapis.com"], "location": "MESH_EXTERNAL"},
+        }
+    )
+    assert messages(objects) == []
+
+
+def test_subset_without_a_destination_rule_is_ist0101(objects):
+    route = find(objects, "VirtualService", "bookinfo")["spec"]["http"][0]["route"][0]
+    route["destination"]["subset"] = "v2"
+    assert messages(objects) == [
+        "VirtualService default/bookinfo: subset v2 of host productpage is not defined by any "
+        "DestinationRule [IST0101]"
+    ]
+
+
+def test_subsets_resolve_fully_qualified_hosts(objects):
+    route = find(objects, "VirtualService", "bookinfo")["spec"]["http"][0]["route"][0]
+    route["destination"]["host"] = "productpage.default.svc.cluster.local"
+    route["destination"]["subset"] = "v1"
+    assert messages(objects) == []
+
+
+def test_subset_selecting_no_deployment(objects):
+    rule = find(objects, "DestinationRule", "reviews")
+    rule["spec"]["subsets"].append({"name": "v4", "labels": {"version": "v4"}})
+    assert messages(objects) == [
+        "DestinationRule default/reviews: subset v4 (app=reviews,version=v4) selects no "
+        "Deployment; deploy one or list the subset as reserved [LAB002]"
+    ]
+
+
+def test_reserved_subsets_are_exempt_only_while_listed(objects):
+    unreserved = {"ratings": {"v2", "v2-mysql"}}
+    assert messages(objects, reserved=unreserved) == [
+        "DestinationRule default/ratings: subset v2-mysql-vm (app=ratings,version=v2-mysql-vm) "
+        "selects no Deployment; deploy one or list the subset as reserved [LAB002]",
+        "DestinationRule default/details: subset v2 (app=details,version=v2) selects no "
+        "Deployment; deploy one or list the subset as reserved [LAB002]",
+    ]
+
+
+def test_virtual_service_naming_a_missing_gateway(objects):
+    find(objects, "VirtualService", "bookinfo")["spec"]["gateways"] = ["bookinfo-gw"]
+    assert messages(objects) == [
+        "VirtualService default/bookinfo: gateway bookinfo-gw is not a Gateway of the lab [IST0101]"
+    ]
+
+
+def test_gateway_in_another_namespace_is_looked_up_there(objects):
+    find(objects, "VirtualService", "bookinfo")["spec"]["gateways"] = [
+        "istio-ingress/bookinfo-gateway"
+    ]
+    assert messages(objects) == [
+        "VirtualService default/bookinfo: gateway istio-ingress/bookinfo-gateway is not a "
+        "Gateway of the lab [IST0101]"
+    ]
+
+
+def test_wildcard_host_on_a_mesh_route(objects):
+    service = find(objects, "VirtualService", "bookinfo")
+    mesh_copy = copy.deepcopy(service)
+    mesh_copy["metadata"]["name"] = "everything"
+    del mesh_copy["spec"]["gateways"]
+    objects.append(mesh_copy)
+    assert messages(objects) == [
+        'VirtualService default/everything: host "*" is only valid on routes bound to a '
+        "Gateway, not on mesh routes [LAB001]"
+    ]
+
+
+def test_synth_fails_with_one_line_per_finding(objects):
+    find(objects, "Gateway", "bookinfo-gateway")["spec"]["servers"][0]["port"]["number"] = 8080
+    find(objects, "VirtualService", "bookinfo")["spec"]["gateways"] = ["nowhere"]
+    lab = SimpleNamespace(
+        cluster=SimpleNamespace(
+            applied_objects=objects, mesh=SimpleNamespace(gateway=IngressGateway())
+        )
+    )
+    with pytest.raises(AnalysisError) as raised:
+        check_istio_config(lab)
+    assert [line.split(":")[0] for line in raised.value.problems] == [
+        "Gateway default/bookinfo-gateway",
+        "VirtualService default/bookinfo",
+    ]
+    assert all("\n" not in line for line in raised.value.problems)
