@@ -3,7 +3,9 @@
 istioctl cannot run here, and the lab's predecessor lost hours to a Gateway on a port its
 Service did not expose. These rules catch that class of mistake before anything deploys.
 Each finding names the object and the rule; the codes follow istioctl analyze where one
-exists (IST0162, IST0101) and are the lab's own otherwise (LAB...).
+exists (IST0162, IST0101) and are the lab's own otherwise:
+LAB001 wildcard host on a mesh route, LAB002 subset selecting no Deployment,
+LAB003 a field the Istio API does not define (checks/istio_fields.py).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from checks.istio_fields import structure_problems
 
 KubernetesObject = Mapping[str, Any]
 
@@ -108,7 +112,14 @@ def analyze(
     reserved_subsets: DestinationRule subsets (by short host name) allowed to select no
         Deployment, for optional workloads the lab does not deploy.
     """
-    index = _Index(list(objects))
+    objects = list(objects)
+    # The semantic rules below assume well-formed objects: report misspelt fields first.
+    structure = [
+        _finding(obj, "LAB003", problem) for obj in objects for problem in structure_problems(obj)
+    ]
+    if structure:
+        return structure
+    index = _Index(objects)
     gateway_workloads = tuple(gateways)
     reserved = {host: set(names) for host, names in (reserved_subsets or {}).items()}
     findings: list[Finding] = []

@@ -164,3 +164,44 @@ def test_synth_fails_with_one_line_per_finding(objects):
         "VirtualService default/bookinfo",
     ]
     assert all("\n" not in line for line in raised.value.problems)
+
+
+def test_a_misspelt_field_is_reported_before_anything_else(objects):
+    route = find(objects, "VirtualService", "bookinfo")["spec"]["http"][0]["route"][0]
+    route["destinaton"] = route.pop("destination")
+    assert messages(objects) == [
+        "VirtualService default/bookinfo: unknown field spec.http[0].route[0].destinaton [LAB003]"
+    ]
+
+
+def test_fault_injection_fields_are_known(objects):
+    find(objects, "VirtualService", "bookinfo")["spec"]["http"][0]["fault"] = {
+        "delay": {"fixedDelay": "7s", "percentage": {"value": 100.0}},
+        "abort": {"httpStatus": 500, "percentage": {"value": 100.0}},
+    }
+    assert messages(objects) == []
+    find(objects, "VirtualService", "bookinfo")["spec"]["http"][0]["fault"]["delay"]["fixed"] = 1
+    assert messages(objects) == [
+        "VirtualService default/bookinfo: unknown field spec.http[0].fault.delay.fixed [LAB003]"
+    ]
+
+
+def test_an_istio_kind_without_a_description_is_reported(objects):
+    objects.append(
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "Sidecar",
+            "metadata": {"name": "default", "namespace": NAMESPACE},
+            "spec": {},
+        }
+    )
+    assert messages(objects) == [
+        "Sidecar default/default: kind Sidecar is not described in checks/istio_fields.py [LAB003]"
+    ]
+
+
+def test_a_value_of_the_wrong_shape_is_reported(objects):
+    find(objects, "DestinationRule", "reviews")["spec"]["subsets"] = {"name": "v1"}
+    assert messages(objects) == [
+        "DestinationRule default/reviews: spec.subsets must be a list [LAB003]"
+    ]
