@@ -9,7 +9,34 @@ from aws_cdk import aws_eks as eks
 
 from constructs import Construct
 from constructs.ingress_gateway import IngressGateway
-from constructs.manifest_files import KubernetesObject, in_namespace, load_manifest
+from constructs.manifest_files import (
+    MANIFESTS_DIR,
+    KubernetesObject,
+    in_namespace,
+    load_manifest,
+)
+
+SCENARIOS_DIR = MANIFESTS_DIR / "scenarios"
+# Records the active scenario in the cluster (kubectl get configmap bookinfo-scenario), and
+# keeps the scenario's manifest non-empty when the scenario itself adds no routing.
+SCENARIO_MARKER = "bookinfo-scenario"
+
+
+def scenario_names() -> tuple[str, ...]:
+    """The traffic scenarios: one YAML file each under manifests/scenarios/."""
+    return tuple(sorted(path.stem for path in SCENARIOS_DIR.glob("*.yaml")))
+
+
+def scenario_objects(scenario: str) -> list[KubernetesObject]:
+    """The marker ConfigMap and the routing objects of `scenario` (namespace unset)."""
+    marker = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": SCENARIO_MARKER},
+        "data": {"scenario": scenario},
+    }
+    return [marker, *load_manifest(f"scenarios/{scenario}.yaml")]
+
 
 # DestinationRule subsets with no workload in the lab: the optional ratings (MongoDB/MySQL)
 # and details v2 workloads that some Istio Tasks add by hand.
@@ -45,6 +72,7 @@ class BookinfoRoutingProps:
     cluster: where to apply.
     namespace: Bookinfo's namespace.
     gateway: the ingress gateway the Bookinfo Gateway binds to.
+    scenario: the traffic scenario, a file name (without .yaml) under manifests/scenarios/.
     after: constructs that must exist first: Istio's CRDs and validating webhook
         (IstioMesh.istiod) and the namespace.
     """
@@ -52,11 +80,18 @@ class BookinfoRoutingProps:
     cluster: eks.ICluster
     namespace: str
     gateway: IngressGateway
+    scenario: str
     after: tuple[Construct, ...]
 
 
 class BookinfoRouting(Construct):
-    """Applies the Bookinfo Gateway, VirtualService and DestinationRules."""
+    """Applies the Bookinfo Gateway, VirtualService and DestinationRules, and the selected
+    traffic scenario as a manifest of its own.
+
+    The scenario's manifest keeps its construct id whatever the scenario, so switching is an
+    in-place update: kubectl applies the new objects and prunes those no longer listed,
+    while the Gateway, VirtualService and DestinationRules stay untouched.
+    """
 
     def __init__(self, scope: Construct, construct_id: str, *, props: BookinfoRoutingProps) -> None:
         super().__init__(scope, construct_id)
@@ -67,3 +102,10 @@ class BookinfoRouting(Construct):
         )
         for dependency in props.after:
             self.manifest.node.add_dependency(dependency)
+
+        self.scenario_objects = in_namespace(scenario_objects(props.scenario), props.namespace)
+        self.scenario = eks.KubernetesManifest(
+            self, "Scenario", cluster=props.cluster, manifest=self.scenario_objects
+        )
+        # Subsets named by the scenario must exist before its routes use them.
+        self.scenario.node.add_dependency(self.manifest)

@@ -113,6 +113,7 @@ class ClusterStack(Stack):
                 cluster=self.cluster,
                 namespace=config.bookinfo_namespace,
                 gateway=self.mesh.gateway,
+                scenario=config.scenario,
                 after=(self.mesh.istiod, self.bookinfo.namespace),
             ),
         )
@@ -122,7 +123,7 @@ class ClusterStack(Stack):
     @property
     def applied_objects(self) -> list[dict]:
         """Every Kubernetes and Istio object this stack applies from manifests/."""
-        return [*self.bookinfo.objects, *self.routing.objects]
+        return [*self.bookinfo.objects, *self.routing.objects, *self.routing.scenario_objects]
 
     def _add_outputs(self, config: LabConfig, admin_role: iam.IRole) -> None:
         gateway = self.mesh.gateway

@@ -18,6 +18,8 @@ from aws_cdk import aws_eks as eks
 from aws_cdk.lambda_layer_kubectl_v35 import KubectlV35Layer
 from aws_cdk.lambda_layer_kubectl_v36 import KubectlV36Layer
 
+from constructs.bookinfo_routing import scenario_names
+
 
 @dataclass(frozen=True)
 class KubernetesRelease:
@@ -37,7 +39,7 @@ SUPPORTED_KUBERNETES: Mapping[str, KubernetesRelease] = {
 # Istio minors whose support matrix covers every Kubernetes version above.
 SUPPORTED_ISTIO_MINORS = ("1.31",)
 
-SCENARIOS = ("round-robin",)
+SCENARIOS = scenario_names()
 
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 

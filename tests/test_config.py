@@ -64,7 +64,7 @@ def test_every_supported_kubernetes_version_parses(version):
         ("nodeCapacityType", "spot", "expected one of ON_DEMAND, SPOT"),
         ("vpcCidr", "10.0.0.0/33", "expected an IPv4 CIDR /16 to /24"),
         ("vpcCidr", "10.0.0.1/16", "expected an IPv4 CIDR /16 to /24"),
-        ("scenario", "chaos", "valid scenarios are round-robin"),
+        ("scenario", "chaos", "valid scenarios are all-v1, ratings-abort-jason, ratings-delay"),
         ("clusterName", 5, "expected an EKS cluster name"),
         ("nodeCount", True, "expected a whole number from 1 to 10"),
         ("nodeCount", 2.5, "expected a whole number from 1 to 10"),
