@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import aws_cdk as cdk
+from aws_cdk import aws_eks as eks
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
 HELM_CHART = "Custom::AWSCDK-EKS-HelmChart"
@@ -58,3 +61,18 @@ def manifest_with(template: Template, kind: str, name: str) -> tuple[str, dict[s
 
 def depends_on(resource: dict[str, Any]) -> set[str]:
     return set(resource.get("DependsOn", []))
+
+
+def stack_with_imported_cluster(stack_id: str) -> tuple[cdk.Stack, eks.ICluster]:
+    """A bare stack and an imported cluster: enough to synthesize one construct cheaply."""
+    stack = cdk.Stack(cdk.App(), stack_id)
+    cluster = eks.Cluster.from_cluster_attributes(
+        stack,
+        "Cluster",
+        cluster_name="imported",
+        kubectl_role_arn="arn:aws:iam::123456789012:role/kubectl",
+        kubectl_layer=lambda_.LayerVersion.from_layer_version_arn(
+            stack, "Layer", "arn:aws:lambda:us-east-1:123456789012:layer:kubectl:1"
+        ),
+    )
+    return stack, cluster

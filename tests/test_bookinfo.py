@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_eks as eks
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
 from constructs.bookinfo import Bookinfo, BookinfoProps
@@ -18,6 +16,7 @@ from tests.template_queries import (
     manifest_objects,
     manifest_with,
     only,
+    stack_with_imported_cluster,
 )
 
 SERVICES = ("details", "ratings", "reviews", "productpage")
@@ -155,17 +154,7 @@ def test_every_subset_selects_a_deployment_or_is_reserved(bookinfo_objects, rout
 
 def test_a_new_namespace_is_created_labelled_and_deleted_with_the_lab():
     """GIVEN bookinfoNamespace=bookinfo WHEN Bookinfo is built THEN it owns its Namespace."""
-    app = cdk.App()
-    stack = cdk.Stack(app, "BookinfoOnly")
-    cluster = eks.Cluster.from_cluster_attributes(
-        stack,
-        "Cluster",
-        cluster_name="imported",
-        kubectl_role_arn="arn:aws:iam::123456789012:role/kubectl",
-        kubectl_layer=lambda_.LayerVersion.from_layer_version_arn(
-            stack, "Layer", "arn:aws:lambda:us-east-1:123456789012:layer:kubectl:1"
-        ),
-    )
+    stack, cluster = stack_with_imported_cluster("BookinfoOnly")
     mesh_ready = cdk.CfnResource(
         stack, "MeshReady", type="AWS::CloudFormation::WaitConditionHandle"
     )

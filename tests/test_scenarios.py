@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_eks as eks
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
 from checks.istio_analyzer import analyze
@@ -21,7 +18,13 @@ from constructs.bookinfo_routing import (
 from constructs.ingress_gateway import IngressGateway
 from constructs.manifest_files import in_namespace, load_manifest
 from stacks.lab import gateway_workload
-from tests.template_queries import MANIFEST, depends_on, manifest_objects, manifest_with
+from tests.template_queries import (
+    MANIFEST,
+    depends_on,
+    manifest_objects,
+    manifest_with,
+    stack_with_imported_cluster,
+)
 
 SCENARIOS = scenario_names()
 SERVICES = ("productpage", "details", "reviews", "ratings")
@@ -144,17 +147,7 @@ def test_scenario_manifest_follows_the_routing_it_needs(cluster_template, synthe
 
 def routing_template(scenario: str) -> dict:
     """The routing construct alone, on an imported cluster: cheap to synthesize twice."""
-    app = cdk.App()
-    stack = cdk.Stack(app, "RoutingOnly")
-    cluster = eks.Cluster.from_cluster_attributes(
-        stack,
-        "Cluster",
-        cluster_name="imported",
-        kubectl_role_arn="arn:aws:iam::123456789012:role/kubectl",
-        kubectl_layer=lambda_.LayerVersion.from_layer_version_arn(
-            stack, "Layer", "arn:aws:lambda:us-east-1:123456789012:layer:kubectl:1"
-        ),
-    )
+    stack, cluster = stack_with_imported_cluster("RoutingOnly")
     BookinfoRouting(
         stack,
         "Routing",
