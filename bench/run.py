@@ -1,0 +1,265 @@
+"""`make bench`: synth and test times, template weight, and the deploy critical path.
+
+Runs on this machine, writes bench/RESULTS.md and prints the same table. It needs the
+project's .venv and node_modules (make bootstrap) and no AWS credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.critical_path import Path as CriticalPath
+from bench.critical_path import critical_path
+from bench.durations import weigher
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "RESULTS.md"
+SYNTH_RATIO_TARGET = 1.6
+TEST_SUITE_TARGET_SECONDS = 60.0
+
+
+def environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
+    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
+    return env
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, env=environment(), check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def cdk_synth(outdir: Path, app: str | None = None) -> list[str]:
+    command = ["npx", "--no-install", "cdk", "synth", "--quiet", "-o", str(outdir)]
+    return command + (["--app", app] if app else [])
+
+
+def median_seconds(command_for_run, runs: int) -> tuple[float, list[float]]:
+    times = []
+    for run in range(runs):
+        with tempfile.TemporaryDirectory() as outdir:
+            times.append(timed(command_for_run(Path(outdir), run)))
+    return statistics.median(times), times
+
+
+def stack_templates(cloud_assembly: Path) -> dict[str, Path]:
+    """Stack name -> template, in deployment order (a stack after the stacks it uses)."""
+    manifest = json.loads((cloud_assembly / "manifest.json").read_text(encoding="utf-8"))
+    stacks = {
+        name: artifact
+        for name, artifact in manifest["artifacts"].items()
+        if artifact.get("type") == "aws:cloudformation:stack"
+    }
+    graph = {
+        name: {d for d in artifact.get("dependencies", []) if d in stacks}
+        for name, artifact in stacks.items()
+    }
+    ordered: list[str] = []
+    while len(ordered) < len(stacks):
+        ready = sorted(n for n in graph if n not in ordered and graph[n] <= set(ordered))
+        if not ready:
+            raise ValueError(f"stack dependency cycle among {sorted(set(graph) - set(ordered))}")
+        ordered += ready
+    return {name: cloud_assembly / stacks[name]["properties"]["templateFile"] for name in ordered}
+
+
+def weight_of_assembly(cloud_assembly: Path) -> dict:
+    templates = {
+        path.name: json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(cloud_assembly.glob("*.template.json"))
+    }
+    asset_bytes = sum(
+        f.stat().st_size
+        for entry in cloud_assembly.glob("asset.*")
+        for f in ([entry] if entry.is_file() else entry.rglob("*"))
+        if f.is_file()
+    )
+    return {
+        "templates": {
+            name: {
+                "bytes": (cloud_assembly / name).stat().st_size,
+                "resources": len(t.get("Resources", {})),
+            }
+            for name, t in templates.items()
+        },
+        "lambda_functions": sum(
+            1
+            for t in templates.values()
+            for r in t.get("Resources", {}).values()
+            if r["Type"] == "AWS::Lambda::Function"
+        ),
+        "asset_bytes": asset_bytes,
+    }
+
+
+def lab_paths(cloud_assembly: Path) -> dict[str, dict[str, CriticalPath]]:
+    """Per stack, the creation and deletion critical paths (nested stacks included)."""
+    paths = {}
+    for name, template_path in stack_templates(cloud_assembly).items():
+        template = json.loads(template_path.read_text(encoding="utf-8"))
+        paths[name] = {
+            phase: critical_path(
+                template, weigher(cloud_assembly, deleting=deleting), deleting=deleting
+            )
+            for phase, deleting in (("create", False), ("delete", True))
+        }
+    return paths
+
+
+def resource_types(cloud_assembly: Path) -> dict[str, str]:
+    types = {}
+    for path in cloud_assembly.glob("*.template.json"):
+        template = json.loads(path.read_text(encoding="utf-8"))
+        types.update({lid: r["Type"] for lid, r in template.get("Resources", {}).items()})
+    return types
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    memory_kib = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory_kib / 1024**2:.0f} GiB, "
+        f"Python {platform.python_version()}, Node.js {node}"
+    )
+
+
+def report(results: dict) -> str:
+    synth, weight, paths, tests = (
+        results["synth"],
+        results["weight"],
+        results["paths"],
+        results["tests"],
+    )
+    ratio = synth["lab_median_s"] / synth["floor_median_s"]
+    verdict = "meets" if ratio <= SYNTH_RATIO_TARGET else "MISSES"
+    if tests["seconds"] is None:
+        test_result, test_verdict = "not measured (--skip-tests)", "not checked"
+    else:
+        test_result = f"{tests['seconds']:.1f} s"
+        test_verdict = "meets" if tests["seconds"] < TEST_SUITE_TARGET_SECONDS else "MISSES"
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {results['date']} on {results['machine']}, by `make bench`.",
+        "",
+        "## Synth and tests",
+        "",
+        "| what | result | target |",
+        "| --- | --- | --- |",
+        f"| `cdk synth` of the lab, median of {synth['runs']} | {synth['lab_median_s']:.1f} s "
+        f"({', '.join(f'{t:.1f}' for t in synth['lab_s'])}) | |",
+        f"| `cdk synth` of a one-resource app (jsii floor), median of {synth['runs']} | "
+        f"{synth['floor_median_s']:.1f} s ({', '.join(f'{t:.1f}' for t in synth['floor_s'])}) | |",
+        f"| lab / floor | {ratio:.2f}x | at most {SYNTH_RATIO_TARGET}x: {verdict} |",
+        f"| test suite (pytest, after install) | {test_result} | under "
+        f"{TEST_SUITE_TARGET_SECONDS:.0f} s: {test_verdict} |",
+        "",
+        "## Template weight",
+        "",
+        "| template | bytes | resources |",
+        "| --- | ---: | ---: |",
+    ]
+    for name, stats in weight["templates"].items():
+        lines.append(f"| {name} | {stats['bytes']:,} | {stats['resources']} |")
+    lines += [
+        "",
+        f"Lambda functions (all templates): {weight['lambda_functions']}; "
+        f"asset bytes in cdk.out: {weight['asset_bytes']:,}.",
+        "",
+        "## Deploy critical path (estimated, bench/durations.py)",
+        "",
+    ]
+    types = results["types"]
+    for phase, title in (("create", "Creation"), ("delete", "Deletion")):
+        order = list(paths) if phase == "create" else list(reversed(paths))
+        total = sum(paths[name][phase].minutes for name in order)
+        lines.append(f"### {title}: about {total:.0f} minutes")
+        lines.append("")
+        lines.append(
+            "Stacks run one after the other ("
+            + " then ".join(order)
+            + "); within each, the longest chain:"
+        )
+        for name in order:
+            path = paths[name][phase]
+            lines += ["", f"{name}: {path.minutes:.1f} min", "", "```"]
+            lines += path.describe(types)
+            lines += ["```"]
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="synth runs per app (default 3)")
+    parser.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
+    args = parser.parse_args(argv)
+    if not shutil.which("npx") or not (ROOT / ".venv").is_dir():
+        print("error: run `make bootstrap` first (needs .venv and node_modules)", file=sys.stderr)
+        return 2
+
+    print(f"timing cdk synth, {args.runs} runs each ...", file=sys.stderr)
+    lab_median, lab_times = median_seconds(lambda out, _: cdk_synth(out), args.runs)
+    floor_app = f"python3 {ROOT / 'bench' / 'floor_app.py'}"
+    floor_median, floor_times = median_seconds(lambda out, _: cdk_synth(out, floor_app), args.runs)
+
+    test_seconds = None
+    if not args.skip_tests:
+        print("timing the test suite ...", file=sys.stderr)
+        test_seconds = timed(
+            [str(ROOT / ".venv/bin/python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        )
+
+    with tempfile.TemporaryDirectory() as outdir:
+        cloud_assembly = Path(outdir)
+        subprocess.run(
+            cdk_synth(cloud_assembly), cwd=ROOT, env=environment(), check=True, capture_output=True
+        )
+        results = {
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": machine(),
+            "synth": {
+                "runs": args.runs,
+                "lab_s": lab_times,
+                "lab_median_s": lab_median,
+                "floor_s": floor_times,
+                "floor_median_s": floor_median,
+            },
+            "tests": {"seconds": test_seconds},
+            "weight": weight_of_assembly(cloud_assembly),
+            "paths": lab_paths(cloud_assembly),
+            "types": resource_types(cloud_assembly),
+        }
+    text = report(results)
+    RESULTS.write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
