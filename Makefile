@@ -13,7 +13,7 @@ CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk
 # jsii (inside aws-cdk-lib) prints a Node.js end-of-life banner on every run otherwise.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help bootstrap synth test lint format bench deploy destroy clean
+.PHONY: help bootstrap synth test lint format bench smoke deploy destroy clean
 
 help:
 	@echo "make synth    synthesize the lab's CloudFormation templates into cdk.out (offline)"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench    time synth and tests, weigh templates, estimate the deploy critical path"
 	@echo "make deploy   deploy every stack (needs AWS credentials and a bootstrapped account)"
 	@echo "make destroy  delete every stack"
+	@echo "make smoke    after deploy: check what the mesh does (options: ARGS=\"--user jason\")"
 
 $(VENV_STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python >= 3.11 is required, found " + sys.version.split()[0])'
@@ -52,6 +53,9 @@ format: bootstrap
 
 bench: bootstrap
 	$(VENV)/bin/python -m bench.run
+
+smoke: $(VENV_STAMP)
+	$(VENV)/bin/python -m smoke $(ARGS)
 
 deploy: bootstrap
 	$(CDK) deploy --all

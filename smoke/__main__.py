@@ -1,0 +1,5 @@
+"""`python -m smoke`: the smoke check's entry point."""
+
+from smoke.cli import main
+
+raise SystemExit(main())

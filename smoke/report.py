@@ -1,0 +1,110 @@
+"""The run's result, as text for a person or as JSON for a script."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from smoke.expectations import Promise
+from smoke.verdict import Verdict, distribution, percent
+
+# How the scenario was chosen, for the report and the hint on failure.
+FROM_OPTION = "--scenario"
+FROM_CDK_JSON = "cdk.json"
+FROM_DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class Report:
+    url: str
+    scenario: str
+    scenario_source: str
+    task: str
+    user: str
+    promise: Promise
+    verdict: Verdict
+
+    def headline(self) -> str:
+        verdict = self.verdict
+        observed = distribution({c.outcome: c.observed for c in verdict.checks})
+        if verdict.passed:
+            return f"PASS: {self.scenario} as {self.user}: {observed}"
+        expected = distribution(self.promise.shares)
+        return (
+            f"FAIL: scenario {self.scenario} promises {self.user} {expected}; "
+            f"observed {observed} ({verdict.requests} requests)"
+        )
+
+    def text(self) -> str:
+        verdict = self.verdict
+        lines = [
+            f"Bookinfo smoke check of {self.url}",
+            f"scenario {self.scenario} (from {self.scenario_source}): {self.task}",
+            f"{verdict.requests} requests as {self.user}",
+            "",
+            f"{'outcome':<22}{'count':>6}{'observed':>10}  expected",
+        ]
+        for check in verdict.checks:
+            expected = percent(check.expected)
+            if check.tolerance:
+                expected += f" ± {percent(check.tolerance)}"
+            lines.append(
+                f"{check.outcome:<22}{check.count:>6}{percent(check.observed):>10}  {expected}"
+            )
+        error_count = sum(verdict.errors.values())
+        if error_count:
+            reasons = ", ".join(f"{reason}: {count}" for reason, count in verdict.errors.items())
+            lines.append(f"errors: {error_count} ({reasons})")
+        else:
+            lines.append("errors: none")
+        latency = verdict.latency
+        lines.append(
+            f"latency: p50 {latency.p50_ms:.0f} ms, p90 {latency.p90_ms:.0f} ms, "
+            f"p99 {latency.p99_ms:.0f} ms, max {latency.max_ms:.0f} ms"
+        )
+        lines.extend(f"note: {note}" for note in verdict.notes)
+        lines += ["", self.headline()]
+        if not verdict.passed:
+            lines.extend(f"  {problem}" for problem in verdict.problems)
+            lines.append(f"  the scenario: {self.promise.why}")
+            if self.scenario_source != FROM_OPTION:
+                lines.append(
+                    f"  {self.scenario} is the scenario in {self.scenario_source}; if you "
+                    "deployed another one (-c scenario=NAME), pass --scenario NAME"
+                )
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        verdict = self.verdict
+        latency = verdict.latency
+        return {
+            "url": self.url,
+            "scenario": self.scenario,
+            "scenario_source": self.scenario_source,
+            "task": self.task,
+            "user": self.user,
+            "requests": verdict.requests,
+            "passed": verdict.passed,
+            "outcomes": {
+                check.outcome: {
+                    "count": check.count,
+                    "observed": round(check.observed, 4),
+                    "expected": round(check.expected, 4),
+                    "tolerance": round(check.tolerance, 4),
+                }
+                for check in verdict.checks
+            },
+            "errors": dict(verdict.errors),
+            "latency_ms": {
+                "p50": round(latency.p50_ms, 1),
+                "p90": round(latency.p90_ms, 1),
+                "p99": round(latency.p99_ms, 1),
+                "max": round(latency.max_ms, 1),
+            },
+            "problems": list(verdict.problems),
+            "notes": list(verdict.notes),
+        }
+
+    def json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2)
