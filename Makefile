@@ -13,12 +13,14 @@ CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk
 # jsii (inside aws-cdk-lib) prints a Node.js end-of-life banner on every run otherwise.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help bootstrap synth test lint format bench smoke deploy destroy clean
+.PHONY: help bootstrap synth test lint format nag cfn-lint bench smoke deploy destroy clean
 
 help:
 	@echo "make synth    synthesize the lab's CloudFormation templates into cdk.out (offline)"
 	@echo "make test     run the test suite"
 	@echo "make lint     ruff check and format check"
+	@echo "make nag      synthesize with the cdk-nag AwsSolutions checks; fails on any unacknowledged finding"
+	@echo "make cfn-lint synthesize, then lint every template with .cfnlintrc.yaml"
 	@echo "make bench    time synth and tests, weigh templates, estimate the deploy critical path"
 	@echo "make deploy   deploy every stack (needs AWS credentials and a bootstrapped account)"
 	@echo "make destroy  delete every stack"
@@ -50,6 +52,12 @@ lint: bootstrap
 format: bootstrap
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+nag: bootstrap
+	$(CDK) synth -c nag=true --quiet
+
+cfn-lint: synth
+	$(VENV)/bin/cfn-lint
 
 bench: bootstrap
 	$(VENV)/bin/python -m bench.run

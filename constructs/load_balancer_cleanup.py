@@ -83,7 +83,7 @@ class LoadBalancerCleanup(Construct):
             return lambda_.Function(
                 self,
                 function_id,
-                runtime=lambda_.Runtime.PYTHON_3_13,
+                runtime=lambda_.Runtime.PYTHON_3_14,
                 code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__"]),
                 handler=f"handler.{entry}",
                 timeout=Duration.minutes(5),

@@ -11,6 +11,7 @@ from constructs.bookinfo_routing import RESERVED_SUBSETS
 from constructs.ingress_gateway import IngressGateway
 from stacks.cluster_stack import ClusterStack
 from stacks.config import LabConfig
+from stacks.nag import acknowledge_lab_findings, enable_nag_checks
 from stacks.network_stack import NetworkStack
 
 NETWORK_STACK_NAME = "BookinfoLab-Network"
@@ -42,6 +43,11 @@ def build_lab(app: App, config: LabConfig) -> Lab:
     )
     lab = Lab(network=network, cluster=cluster)
     check_istio_config(lab)
+    # Recorded on every synth (inert metadata without the checks), so the tests check the
+    # same tree as `cdk synth -c nag=true`.
+    acknowledge_lab_findings(lab, cluster_name=config.cluster_name)
+    if config.nag:
+        enable_nag_checks(app)
     return lab
 
 

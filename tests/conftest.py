@@ -1,4 +1,5 @@
-"""Shared fixtures: the lab is synthesized once per test session, with cdk.json's context."""
+"""Shared fixtures: the lab is synthesized once per test session, with cdk.json's context
+and the cdk-nag checks on (as `cdk synth -c nag=true`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,18 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import cx_api
 from aws_cdk.assertions import Template
 
 from stacks.config import LabConfig
 from stacks.lab import Lab, build_lab
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# The session's synth runs the cdk-nag checks too. Like the CDK CLI, it has findings written to
+# the cloud assembly's validation-report.json instead of failing the synth (and with it every
+# test), and tests/test_cdk_nag.py names them.
+NAG_CONTEXT = {"nag": True, "@aws-cdk/core:failSynthOnValidationErrors": False}
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -27,19 +34,25 @@ class SynthesizedLab:
     lab: Lab
     network: Template
     cluster: Template
+    # The cloud assembly the templates come from: every template, nested stacks' included,
+    # and the validation report.
+    assembly: cx_api.CloudAssembly
 
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedLab:
-    context = cdk_json_context()
+    context = {**cdk_json_context(), **NAG_CONTEXT}
     app = cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk.out")))
     config = LabConfig.from_context(context)
     lab = build_lab(app, config)
+    assembly = app.synth()
     return SynthesizedLab(
         config=config,
         lab=lab,
+        # Both read the assembly synthesized above; the app is not synthesized again.
         network=Template.from_stack(lab.network),
         cluster=Template.from_stack(lab.cluster),
+        assembly=assembly,
     )
 
 

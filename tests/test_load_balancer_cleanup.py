@@ -103,7 +103,7 @@ def test_handlers_are_plain_python_from_the_handler_folder(cluster_template):
     assert handlers == ["handler.is_complete", "handler.on_event"]
     for function in functions.values():
         props = function["Properties"]
-        assert props["Runtime"] == "python3.13"
+        assert props["Runtime"] == "python3.14"
         assert "S3Key" in props["Code"], "code is an asset of the handler folder"
         assert int(props["Environment"]["Variables"]["CLEANUP_TIMEOUT_MINUTES"]) >= 20
     # The asset is the folder itself: only the handler, nothing that would need bundling.

@@ -1,0 +1,308 @@
+"""cdk-nag for the lab: the AwsSolutions checks, and every finding the lab accepts, with why.
+
+`npx cdk synth -c nag=true` runs the checks (build_lab calls `enable_nag_checks`); a finding
+that is not acknowledged here fails the synth, printed with the id to acknowledge it by.
+Each acknowledgement names exactly one finding (e.g. `AwsSolutions-IAM5[Resource::*]`) on
+the construct that has it, never on a stack or the app, so a new finding elsewhere still
+fails.
+
+The acknowledgements are recorded on every synth, with or without the checks: they are
+construct metadata only, so the templates are the same either way.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from aws_cdk import Acknowledgment, App, CfnElement, Stack, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from constructs import IConstruct
+
+if TYPE_CHECKING:
+    from stacks.lab import Lab
+
+# The rule pack's name: the namespace of its findings in CDK's validation report.
+NAG_PACK = "AwsSolutions"
+
+# What the lab accepts, and why. The constructs are found below; the reasons say why the
+# finding is right for a short-lived lab, or why it is code the lab does not write.
+VPC_WITHOUT_FLOW_LOGS = (
+    "Cost trade-off of a short-lived lab: flow logs would bill CloudWatch ingestion for "
+    "every packet of image pulls and Bookinfo traffic that nobody audits"
+)
+PUBLIC_CLUSTER_ENDPOINT = (
+    "The lab is driven from the learner's own machine (kubectl, port-forward to Kiali) "
+    "without a VPN or bastion; every request is authenticated by IAM through an EKS access "
+    "entry"
+)
+NO_CONTROL_PLANE_LOGS = (
+    "EKS writes control plane logs to /aws/eks/<cluster>/cluster, a log group it creates "
+    "outside CloudFormation that never expires and outlives `make destroy`; a lab that "
+    "promises to leave nothing behind does not enable it"
+)
+EKS_SERVICE_ROLE_POLICY = (
+    "AmazonEKSClusterPolicy is the policy EKS documents for the cluster role; AWS keeps it "
+    "in step with the service"
+)
+NODE_ROLE_POLICIES = (
+    "The policies EKS documents for the node role of a managed node group (kubelet, VPC "
+    "CNI, image pulls); AWS keeps them in step with the service"
+)
+KUBECTL_HANDLER = (
+    "aws-cdk-lib's aws_eks kubectl/helm handler (KubectlHandlerRole and the "
+    "KubectlProvider nested stack): generated code the lab configures only through Cluster"
+)
+CLUSTER_HANDLER = (
+    "aws-cdk-lib's aws_eks cluster handler (CreationRole and the ClusterResourceProvider "
+    "nested stack): generated code that creates the cluster, scoped by CDK to its name"
+)
+PROVIDER_FRAMEWORK = (
+    "aws-cdk-lib's custom resource provider framework (framework Lambdas, waiter state "
+    "machine): generated code with no option for X-Ray or state machine logging; it only "
+    "invokes the resource's own handlers (any version or alias, hence :*), which log to "
+    "CloudWatch themselves"
+)
+LOAD_BALANCER_CONTROLLER = (
+    "The AWS Load Balancer Controller's own IAM policy as aws-cdk-lib ships it for chart "
+    "3.2.2: the load balancers, listeners, rules, target groups and security groups it makes "
+    "get their names at run time; its mutating statements require the elbv2.k8s.aws/cluster "
+    "tag"
+)
+CLEANUP_DESCRIBE_AND_TAGGED_DELETES = (
+    "LoadBalancerCleanup: Describe* calls support no resource-level permissions, and every "
+    "Delete* on '*' carries a condition on this cluster's tag (cleanup_policy_statements)"
+)
+CLEANUP_SECURITY_GROUP_RULES = (
+    "LoadBalancerCleanup: revokes rules that reference the controllers' groups from node "
+    "and cluster groups, which carry no controller tag; the ec2:Vpc condition keeps it "
+    "inside the lab's VPC"
+)
+CLEANUP_LISTENERS = (
+    "LoadBalancerCleanup: listeners are not reliably tagged by the controllers; the handler "
+    "deletes only listeners of load balancers it found tagged for this cluster, and the ARN "
+    "allows load balancer listeners of this account and region only"
+)
+
+LAMBDA_BASIC_EXECUTION = "service-role/AWSLambdaBasicExecutionRole"
+LAMBDA_VPC_ACCESS = "service-role/AWSLambdaVPCAccessExecutionRole"
+EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+
+# The controller's policy as rendered by aws_eks.AlbController (AlbControllerVersion.V3_2_2).
+LOAD_BALANCER_CONTROLLER_RESOURCES = (
+    "*",
+    "arn:<AWS::Partition>:ec2:*:*:security-group/*",
+    "arn:<AWS::Partition>:elasticloadbalancing:*:*:listener-rule/app/*/*/*",
+    "arn:<AWS::Partition>:elasticloadbalancing:*:*:listener-rule/net/*/*/*",
+    "arn:<AWS::Partition>:elasticloadbalancing:*:*:listener/app/*/*/*",
+    "arn:<AWS::Partition>:elasticloadbalancing:*:*:listener/net/*/*/*",
+    "arn:<AWS::Partition>:elasticloadbalancing:*:*:loadbalancer/app/*/*",
+    "arn:<AWS::Partition>:elasticloadbalancing:*:*:loadbalancer/net/*/*",
+    "arn:<AWS::Partition>:elasticloadbalancing:*:*:targetgroup/*/*",
+)
+_IN_ACCOUNT = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{resource}"
+
+
+def enable_nag_checks(app: App) -> None:
+    """Run the AwsSolutions rules on every stack (nested ones too) when `app` synthesizes.
+
+    The report goes to validation-report.json in the cloud assembly. An unacknowledged
+    finding fails the synth: `cdk synth` prints it and exits 1; `app.synth()` raises, unless
+    the context sets @aws-cdk/core:failSynthOnValidationErrors to false (as the CDK CLI
+    does, before it reads the report).
+    """
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+
+
+def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
+    """Accept one finding, as the report names it (e.g. `AwsSolutions-IAM5[Resource::*]`),
+    on `construct` and the resources below it."""
+    Validations.of(construct).acknowledge(
+        Acknowledgment(id=f"{NAG_PACK}::{finding}", reason=reason)
+    )
+
+
+def managed_policy(name: str) -> str:
+    """AwsSolutions-IAM4 for the AWS managed policy `name` (e.g. 'AmazonEKS_CNI_Policy')."""
+    return f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]"
+
+
+def wildcard_resource(resource: str) -> str:
+    """AwsSolutions-IAM5 for a resource with a wildcard, written as cdk-nag renders it."""
+    return f"AwsSolutions-IAM5[Resource::{resource}]"
+
+
+def any_version_of(function: IConstruct) -> str:
+    """AwsSolutions-IAM5 for lambda:InvokeFunction on `<function ARN>:*` (all its versions)."""
+    return wildcard_resource(f"<{_logical_id(function.node.default_child)}.Arn>:*")
+
+
+def acknowledge_lab_findings(lab: Lab, *, cluster_name: str) -> None:
+    """Acknowledge every AwsSolutions finding the lab accepts, each on its own construct."""
+    _acknowledge_network(lab)
+    _acknowledge_cluster(lab)
+    _acknowledge_cluster_handler(lab, cluster_name)
+    _acknowledge_kubectl_handler(lab)
+    _acknowledge_load_balancer_controller(lab)
+    _acknowledge_load_balancer_cleanup(lab)
+
+
+def _acknowledge_network(lab: Lab) -> None:
+    acknowledge(lab.network.vpc.node.default_child, "AwsSolutions-VPC7", VPC_WITHOUT_FLOW_LOGS)
+
+
+def _acknowledge_cluster(lab: Lab) -> None:
+    cluster = lab.cluster.cluster
+    cluster_resource = _child(cluster, "Resource")
+    acknowledge(cluster_resource, "AwsSolutions-EKS1", PUBLIC_CLUSTER_ENDPOINT)
+    for log_type in EKS_LOG_TYPES:
+        acknowledge(
+            cluster_resource, f"AwsSolutions-EKS2[LogExport::{log_type}]", NO_CONTROL_PLANE_LOGS
+        )
+    acknowledge(cluster.role, managed_policy("AmazonEKSClusterPolicy"), EKS_SERVICE_ROLE_POLICY)
+    for policy in (
+        "AmazonEKSWorkerNodePolicy",
+        "AmazonEKS_CNI_Policy",
+        "AmazonEC2ContainerRegistryReadOnly",
+    ):
+        acknowledge(lab.cluster.nodegroup.role, managed_policy(policy), NODE_ROLE_POLICIES)
+
+
+def _acknowledge_cluster_handler(lab: Lab, cluster_name: str) -> None:
+    creation_role = _child(lab.cluster.cluster, "Resource/CreationRole")
+    for resource in (
+        "*",
+        _IN_ACCOUNT.format(service="eks", resource=f"cluster/{cluster_name}/*"),
+        _IN_ACCOUNT.format(service="eks", resource=f"fargateprofile/{cluster_name}/*"),
+    ):
+        acknowledge(creation_role, wildcard_resource(resource), CLUSTER_HANDLER)
+
+    nested = _child(lab.cluster, "@aws-cdk--aws-eks.ClusterResourceProvider")
+    on_event, is_complete = _child(nested, "OnEventHandler"), _child(nested, "IsCompleteHandler")
+    for handler in (on_event, is_complete):
+        acknowledge(handler.role, managed_policy(LAMBDA_BASIC_EXECUTION), CLUSTER_HANDLER)
+    _acknowledge_provider_framework(
+        _child(nested, "Provider"), on_event=on_event, is_complete=is_complete
+    )
+
+
+def _acknowledge_kubectl_handler(lab: Lab) -> None:
+    cluster = lab.cluster.cluster
+    role = cluster.kubectl_lambda_role
+    for policy in (
+        LAMBDA_BASIC_EXECUTION,
+        LAMBDA_VPC_ACCESS,
+        "AmazonEC2ContainerRegistryPullOnly",
+    ):
+        acknowledge(role, managed_policy(policy), KUBECTL_HANDLER)
+    # Attached only where ECR Public exists (a CloudFormation condition of the cluster).
+    ecr_public = {
+        "Fn::If": [
+            _logical_id(_child(cluster, "HasEcrPublic")),
+            {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":iam::aws:policy/AmazonElasticContainerRegistryPublicReadOnly",
+                    ],
+                ]
+            },
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    acknowledge(
+        role,
+        f"AwsSolutions-IAM4[Policy::{json.dumps(ecr_public, separators=(',', ':'))}]",
+        KUBECTL_HANDLER,
+    )
+
+    nested = _child(lab.cluster, "@aws-cdk--aws-eks.KubectlProvider")
+    handler = _child(nested, "Handler")
+    acknowledge(handler, "AwsSolutions-L1", KUBECTL_HANDLER)
+    _acknowledge_provider_framework(_child(nested, "Provider"), on_event=handler, in_vpc=True)
+
+
+def _acknowledge_load_balancer_controller(lab: Lab) -> None:
+    role = _child(lab.cluster.cluster.alb_controller, "alb-sa/Role")
+    for resource in LOAD_BALANCER_CONTROLLER_RESOURCES:
+        acknowledge(role, wildcard_resource(resource), LOAD_BALANCER_CONTROLLER)
+
+
+def _acknowledge_load_balancer_cleanup(lab: Lab) -> None:
+    cleanup = lab.cluster.cleanup
+    role = _child(cleanup, "HandlerRole")
+    acknowledge(role, wildcard_resource("*"), CLEANUP_DESCRIBE_AND_TAGGED_DELETES)
+    acknowledge(
+        role,
+        wildcard_resource(_IN_ACCOUNT.format(service="ec2", resource="security-group/*")),
+        CLEANUP_SECURITY_GROUP_RULES,
+    )
+    for load_balancer_type in ("app", "net"):
+        listeners = f"listener/{load_balancer_type}/*"
+        acknowledge(
+            role,
+            wildcard_resource(
+                _IN_ACCOUNT.format(service="elasticloadbalancing", resource=listeners)
+            ),
+            CLEANUP_LISTENERS,
+        )
+    _acknowledge_provider_framework(
+        _child(cleanup, "Provider"),
+        on_event=_child(cleanup, "OnEvent"),
+        is_complete=_child(cleanup, "IsComplete"),
+    )
+
+
+def _acknowledge_provider_framework(
+    provider: IConstruct,
+    *,
+    on_event: IConstruct,
+    is_complete: IConstruct | None = None,
+    in_vpc: bool = False,
+) -> None:
+    """The generated parts of a custom_resources.Provider with the user handlers `on_event`
+    and `is_complete`: one framework Lambda for a synchronous provider; three and a waiter
+    state machine for one with an is_complete handler."""
+    handlers = [on_event] + ([is_complete] if is_complete else [])
+    function_ids = ["framework-onEvent"]
+    if is_complete:
+        function_ids += ["framework-isComplete", "framework-onTimeout"]
+    policies = [LAMBDA_BASIC_EXECUTION] + ([LAMBDA_VPC_ACCESS] if in_vpc else [])
+    for function_id in function_ids:
+        role = _child(provider, f"{function_id}/ServiceRole")
+        for policy in policies:
+            acknowledge(role, managed_policy(policy), PROVIDER_FRAMEWORK)
+        for handler in handlers:
+            acknowledge(role, any_version_of(handler), PROVIDER_FRAMEWORK)
+    if is_complete:
+        waiter = _child(provider, "waiter-state-machine")
+        acknowledge(waiter, "AwsSolutions-SF1", PROVIDER_FRAMEWORK)
+        acknowledge(waiter, "AwsSolutions-SF2", PROVIDER_FRAMEWORK)
+        for function_id in ("framework-isComplete", "framework-onTimeout"):
+            acknowledge(
+                _child(waiter, "Role"),
+                any_version_of(_child(provider, function_id)),
+                PROVIDER_FRAMEWORK,
+            )
+
+
+def _child(scope: IConstruct, path: str) -> IConstruct:
+    """The construct at `path` below `scope`; aws-cdk-lib's internal ids are not an API, so a
+    missing one names itself instead of silently acknowledging nothing."""
+    construct = scope
+    for construct_id in path.split("/"):
+        child = construct.node.try_find_child(construct_id)
+        if child is None:
+            raise LookupError(
+                f"cdk-nag acknowledgement: no construct {construct_id!r} below "
+                f"{construct.node.path!r}; did aws-cdk-lib change its construct tree?"
+            )
+        construct = child
+    return construct
+
+
+def _logical_id(element: CfnElement) -> str:
+    return Stack.of(element).get_logical_id(element)

@@ -1,0 +1,64 @@
+"""cfn-lint on every template of the session's synth, the nested stacks' included, configured
+by .cfnlintrc.yaml alone: the same result as `.venv/bin/cfn-lint` after `make synth`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from aws_cdk import NestedStack
+from cfnlint.api import ConfigMixIn, Runner
+from cfnlint.rules import Match
+
+from tests.conftest import PROJECT_ROOT
+
+CONFIG_FILE = PROJECT_ROOT / ".cfnlintrc.yaml"
+
+
+def lint(templates: list[Path], config_file: Path) -> list[Match]:
+    # The arguments of `cfn-lint --config-file <file> <template>...`.
+    config = ConfigMixIn(["--config-file", str(config_file), *map(str, templates)])
+    return list(Runner(config).run())
+
+
+def describe(matches: list[Match]) -> str:
+    return "\n".join(f"{m.rule.id} {m.filename}:{m.linenumber} {m.message}" for m in matches)
+
+
+@pytest.fixture(scope="module")
+def templates(synthesized) -> list[Path]:
+    assembly_dir = Path(synthesized.assembly.directory)
+    top_level = [Path(stack.template_full_path) for stack in synthesized.assembly.stacks]
+    nested = [
+        assembly_dir / construct.template_file
+        for stack in (synthesized.lab.network, synthesized.lab.cluster)
+        for construct in stack.node.find_all()
+        if isinstance(construct, NestedStack)
+    ]
+    return sorted(top_level + nested)
+
+
+@pytest.fixture(scope="module")
+def matches(templates) -> list[Match]:
+    return lint(templates, CONFIG_FILE)
+
+
+def test_every_template_of_the_assembly_is_linted(templates, synthesized):
+    assert templates == sorted(Path(synthesized.assembly.directory).glob("*.template.json"))
+    assert any(t.name.endswith(".nested.template.json") for t in templates)
+
+
+def test_templates_have_no_cfn_lint_errors_or_warnings(matches):
+    assert not matches, "cfn-lint (ignores in .cfnlintrc.yaml):\n" + describe(matches)
+
+
+def test_every_ignored_check_still_matches(templates, tmp_path):
+    # An ignore that no longer matches anything would hide the check's return.
+    config = yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8"))
+    ignored = set(config.pop("ignore_checks"))
+    without_ignores = tmp_path / "cfnlintrc.yaml"
+    without_ignores.write_text(yaml.safe_dump(config), encoding="utf-8")
+    matched = {m.rule.id for m in lint(templates, without_ignores)}
+    stale = sorted(ignored - matched)
+    assert not stale, f".cfnlintrc.yaml ignores checks that match nothing (remove): {stale}"
