@@ -24,6 +24,8 @@ class IstioMeshProps:
         removes the NLB).
     gateway: the ingress gateway description; defaults to the Istio docs' layout.
     istiod_timeout: how long to wait for istiod to become ready.
+    gateway_timeout: how long to wait for the gateway to become ready (and, on delete, for
+        its Service and NLB to be gone).
     """
 
     cluster: eks.ICluster
@@ -31,6 +33,7 @@ class IstioMeshProps:
     load_balancer_controller: Construct
     gateway: IngressGateway = field(default_factory=IngressGateway)
     istiod_timeout: Duration = field(default_factory=lambda: Duration.minutes(10))
+    gateway_timeout: Duration = field(default_factory=lambda: Duration.minutes(10))
 
 
 class IstioMesh(Construct):
@@ -76,12 +79,17 @@ class IstioMesh(Construct):
         )
         self.istiod.node.add_dependency(self.base)
 
+        # wait: on delete, `helm uninstall --wait` returns only once the Service is gone,
+        # i.e. once the load balancer controller has removed the NLB behind its finalizer;
+        # only then may CloudFormation go on to uninstall the controller.
         self.gateway_chart = istio_chart(
             "Gateway",
             "gateway",
             release=props.gateway.release,
             namespace=props.gateway.namespace,
             values=props.gateway.chart_values(),
+            wait=True,
+            timeout=props.gateway_timeout,
         )
         self.gateway_chart.node.add_dependency(self.istiod)
         self.gateway_chart.node.add_dependency(props.load_balancer_controller)

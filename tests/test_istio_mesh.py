@@ -51,6 +51,13 @@ def test_gateway_waits_for_istiod_and_for_the_load_balancer_controller(cluster_t
     assert {istiod_id, controller_id} <= depends_on(gateway)
 
 
+def test_gateway_uninstall_waits_until_its_service_and_nlb_are_gone(cluster_template):
+    # The handler passes --wait to `helm uninstall` too, so the controller is removed only
+    # after it has processed the Service's finalizer.
+    _, gateway = helm_chart(cluster_template, "istio-ingress")
+    assert gateway["Properties"]["Wait"] is True
+
+
 def test_gateway_service_is_an_internet_facing_nlb_health_checked_on_the_status_port(
     cluster_template,
 ):
