@@ -16,7 +16,6 @@ import json
 from typing import TYPE_CHECKING
 
 from aws_cdk import Acknowledgment, App, CfnElement, Stack, Validations
-from cdk_nag import AwsSolutionsChecks
 
 from constructs import IConstruct
 
@@ -112,6 +111,9 @@ def enable_nag_checks(app: App) -> None:
     the context sets @aws-cdk/core:failSynthOnValidationErrors to false (as the CDK CLI
     does, before it reads the report).
     """
+    # Imported here: loading the rule pack costs every synth time, and most synths skip it.
+    from cdk_nag import AwsSolutionsChecks
+
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 
 
