@@ -89,8 +89,9 @@ class BookinfoRouting(Construct):
     traffic scenario as a manifest of its own.
 
     The scenario's manifest keeps its construct id whatever the scenario, so switching is an
-    in-place update: kubectl applies the new objects and prunes those no longer listed,
-    while the Gateway, VirtualService and DestinationRules stay untouched.
+    in-place update (kubectl apply) of the same objects, while the Gateway, VirtualService
+    and DestinationRules stay untouched. Every scenario defines the same objects, since
+    kubectl's pruning would not remove Istio objects a new scenario no longer lists.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, props: BookinfoRoutingProps) -> None:
@@ -104,8 +105,14 @@ class BookinfoRouting(Construct):
             self.manifest.node.add_dependency(dependency)
 
         self.scenario_objects = in_namespace(scenario_objects(props.scenario), props.namespace)
+        # overwrite: created with `kubectl apply`, so routes a user applied by hand while
+        # following the docs are taken over instead of failing the deployment.
         self.scenario = eks.KubernetesManifest(
-            self, "Scenario", cluster=props.cluster, manifest=self.scenario_objects
+            self,
+            "Scenario",
+            cluster=props.cluster,
+            manifest=self.scenario_objects,
+            overwrite=True,
         )
         # Subsets named by the scenario must exist before its routes use them.
         self.scenario.node.add_dependency(self.manifest)

@@ -69,7 +69,7 @@ EXPECTATIONS: dict[str, ScenarioExpectation] = {
         "Bookinfo as installed, before any Task",
         Promise(
             {V1: 1 / 3, V2: 1 / 3, V3: 1 / 3},
-            why="no VirtualService for reviews: its three versions share the requests",
+            why="no subset routing for reviews: its three versions share the requests",
         ),
     ),
     "all-v1": _everyone("Request Routing: route to version 1", ONLY_V1),
