@@ -7,36 +7,24 @@ from types import SimpleNamespace
 
 import pytest
 
-from checks.istio_analyzer import AnalysisError, analyze
-from constructs.bookinfo_routing import RESERVED_SUBSETS, bind_gateways
+from checks.istio_analyzer import AnalysisError
 from constructs.ingress_gateway import IngressGateway
-from constructs.manifest_files import in_namespace, load_manifest
-from stacks.lab import check_istio_config, gateway_workload
-
-NAMESPACE = "default"
+from stacks.lab import check_istio_config
+from tests.istio_objects import NAMESPACE, analyzer_messages, lab_objects
 
 
 @pytest.fixture
 def objects():
     """The lab's Bookinfo and routing objects, as the constructs apply them."""
-    routing = in_namespace(load_manifest("bookinfo-routing.yaml"), NAMESPACE)
-    bind_gateways(routing, IngressGateway())
-    return in_namespace(load_manifest("bookinfo.yaml"), NAMESPACE) + routing
+    return lab_objects()
 
 
 def find(objects, kind, name):
     return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
 
 
-def messages(objects, reserved=RESERVED_SUBSETS):
-    findings = analyze(
-        objects, gateways=[gateway_workload(IngressGateway())], reserved_subsets=reserved
-    )
-    return [str(f) for f in findings]
-
-
 def test_the_labs_config_has_no_findings(objects):
-    assert messages(objects) == []
+    assert analyzer_messages(objects) == []
 
 
 def test_the_synthesized_lab_passed_the_analyzer(synthesized):
@@ -47,7 +35,7 @@ def test_the_synthesized_lab_passed_the_analyzer(synthesized):
 def test_gateway_port_not_on_the_service_is_ist0162(objects):
     """The seed story's failure: the docs' Gateway on 8080."""
     find(objects, "Gateway", "bookinfo-gateway")["spec"]["servers"][0]["port"]["number"] = 8080
-    assert messages(objects) == [
+    assert analyzer_messages(objects) == [
         "Gateway default/bookinfo-gateway: port 8080 is not a port or targetPort of the "
         "gateway Service istio-ingress/istio-ingress (15021->15021, 80->80, 443->443) [IST0162]"
     ]
@@ -55,7 +43,7 @@ def test_gateway_port_not_on_the_service_is_ist0162(objects):
 
 def test_gateway_selector_matching_no_gateway_pods(objects):
     find(objects, "Gateway", "bookinfo-gateway")["spec"]["selector"] = {"istio": "ingress"}
-    assert messages(objects) == [
+    assert analyzer_messages(objects) == [
         "Gateway default/bookinfo-gateway: selector istio=ingress matches no gateway pods "
         "(gateway pod labels: app=istio-ingress,istio=ingressgateway) [IST0101]"
     ]
@@ -64,7 +52,7 @@ def test_gateway_selector_matching_no_gateway_pods(objects):
 def test_destination_host_that_is_no_service(objects):
     route = find(objects, "VirtualService", "bookinfo")["spec"]["http"][0]["route"][0]
     route["destination"]["host"] = "product-page"
-    assert messages(objects) == [
+    assert analyzer_messages(objects) == [
         "VirtualService default/bookinfo: destination host product-page is not a Service of "
         "the lab (nor a host declared by a ServiceEntry) [IST0101]"
     ]
@@ -82,13 +70,13 @@ def test_an_external_host_declared_by_a_service_entry_is_accepted(objects):
             "spec": {"hosts": ["www.googleapis.com"], "location": "MESH_EXTERNAL"},
         }
     )
-    assert messages(objects) == []
+    assert analyzer_messages(objects) == []
 
 
 def test_subset_without_a_destination_rule_is_ist0101(objects):
     route = find(objects, "VirtualService", "bookinfo")["spec"]["http"][0]["route"][0]
     route["destination"]["subset"] = "v2"
-    assert messages(objects) == [
+    assert analyzer_messages(objects) == [
         "VirtualService default/bookinfo: subset v2 of host productpage is not defined by any "
         "DestinationRule [IST0101]"
     ]
@@ -98,13 +86,13 @@ def test_subsets_resolve_fully_qualified_hosts(objects):
     route = find(objects, "VirtualService", "bookinfo")["spec"]["http"][0]["route"][0]
     route["destination"]["host"] = "productpage.default.svc.cluster.local"
     route["destination"]["subset"] = "v1"
-    assert messages(objects) == []
+    assert analyzer_messages(objects) == []
 
 
 def test_subset_selecting_no_deployment(objects):
     rule = find(objects, "DestinationRule", "reviews")
     rule["spec"]["subsets"].append({"name": "v4", "labels": {"version": "v4"}})
-    assert messages(objects) == [
+    assert analyzer_messages(objects) == [
         "DestinationRule default/reviews: subset v4 (app=reviews,version=v4) selects no "
         "Deployment; deploy one or list the subset as reserved [LAB002]"
     ]
@@ -112,7 +100,7 @@ def test_subset_selecting_no_deployment(objects):
 
 def test_reserved_subsets_are_exempt_only_while_listed(objects):
     unreserved = {"ratings": {"v2", "v2-mysql"}}
-    assert messages(objects, reserved=unreserved) == [
+    assert analyzer_messages(objects, reserved=unreserved) == [
         "DestinationRule default/ratings: subset v2-mysql-vm (app=ratings,version=v2-mysql-vm) "
         "selects no Deployment; deploy one or list the subset as reserved [LAB002]",
         "DestinationRule default/details: subset v2 (app=details,version=v2) selects no "
@@ -122,7 +110,7 @@ def test_reserved_subsets_are_exempt_only_while_listed(objects):
 
 def test_virtual_service_naming_a_missing_gateway(objects):
     find(objects, "VirtualService", "bookinfo")["spec"]["gateways"] = ["bookinfo-gw"]
-    assert messages(objects) == [
+    assert analyzer_messages(objects) == [
         "VirtualService default/bookinfo: gateway bookinfo-gw is not a Gateway of the lab [IST0101]"
     ]
 
@@ -131,7 +119,7 @@ def test_gateway_in_another_namespace_is_looked_up_there(objects):
     find(objects, "VirtualService", "bookinfo")["spec"]["gateways"] = [
         "istio-ingress/bookinfo-gateway"
     ]
-    assert messages(objects) == [
+    assert analyzer_messages(objects) == [
         "VirtualService default/bookinfo: gateway istio-ingress/bookinfo-gateway is not a "
         "Gateway of the lab [IST0101]"
     ]
@@ -143,7 +131,7 @@ def test_wildcard_host_on_a_mesh_route(objects):
     mesh_copy["metadata"]["name"] = "everything"
     del mesh_copy["spec"]["gateways"]
     objects.append(mesh_copy)
-    assert messages(objects) == [
+    assert analyzer_messages(objects) == [
         'VirtualService default/everything: host "*" is only valid on routes bound to a '
         "Gateway, not on mesh routes [LAB001]"
     ]
@@ -169,7 +157,7 @@ def test_synth_fails_with_one_line_per_finding(objects):
 def test_a_misspelt_field_is_reported_before_anything_else(objects):
     route = find(objects, "VirtualService", "bookinfo")["spec"]["http"][0]["route"][0]
     route["destinaton"] = route.pop("destination")
-    assert messages(objects) == [
+    assert analyzer_messages(objects) == [
         "VirtualService default/bookinfo: unknown field spec.http[0].route[0].destinaton [LAB003]"
     ]
 
@@ -179,9 +167,9 @@ def test_fault_injection_fields_are_known(objects):
         "delay": {"fixedDelay": "7s", "percentage": {"value": 100.0}},
         "abort": {"httpStatus": 500, "percentage": {"value": 100.0}},
     }
-    assert messages(objects) == []
+    assert analyzer_messages(objects) == []
     find(objects, "VirtualService", "bookinfo")["spec"]["http"][0]["fault"]["delay"]["fixed"] = 1
-    assert messages(objects) == [
+    assert analyzer_messages(objects) == [
         "VirtualService default/bookinfo: unknown field spec.http[0].fault.delay.fixed [LAB003]"
     ]
 
@@ -195,13 +183,13 @@ def test_an_istio_kind_without_a_description_is_reported(objects):
             "spec": {},
         }
     )
-    assert messages(objects) == [
+    assert analyzer_messages(objects) == [
         "Sidecar default/default: kind Sidecar is not described in checks/istio_fields.py [LAB003]"
     ]
 
 
 def test_a_value_of_the_wrong_shape_is_reported(objects):
     find(objects, "DestinationRule", "reviews")["spec"]["subsets"] = {"name": "v1"}
-    assert messages(objects) == [
+    assert analyzer_messages(objects) == [
         "DestinationRule default/reviews: spec.subsets must be a list [LAB003]"
     ]

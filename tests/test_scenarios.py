@@ -5,19 +5,15 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Template
 
-from checks.istio_analyzer import analyze
 from constructs.bookinfo_routing import (
-    RESERVED_SUBSETS,
     SCENARIO_MARKER,
     BookinfoRouting,
     BookinfoRoutingProps,
-    bind_gateways,
     scenario_names,
     scenario_objects,
 )
 from constructs.ingress_gateway import IngressGateway
-from constructs.manifest_files import in_namespace, load_manifest
-from stacks.lab import gateway_workload
+from tests.istio_objects import analyzer_messages, lab_objects
 from tests.template_queries import (
     MANIFEST,
     depends_on,
@@ -61,17 +57,7 @@ def test_the_scenarios_are_the_documented_ones():
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_every_scenario_passes_the_istio_analyzer(scenario):
-    routing = in_namespace(load_manifest("bookinfo-routing.yaml"), "default")
-    bind_gateways(routing, IngressGateway())
-    objects = (
-        in_namespace(load_manifest("bookinfo.yaml"), "default")
-        + routing
-        + in_namespace(scenario_objects(scenario), "default")
-    )
-    findings = analyze(
-        objects, gateways=[gateway_workload(IngressGateway())], reserved_subsets=RESERVED_SUBSETS
-    )
-    assert [str(f) for f in findings] == []
+    assert analyzer_messages(lab_objects(scenario)) == []
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
