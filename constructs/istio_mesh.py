@@ -9,6 +9,7 @@ from aws_cdk import aws_eks as eks
 
 from constructs import Construct
 from constructs.ingress_gateway import IngressGateway
+from constructs.service_webhook import creates_no_services
 
 ISTIO_CHART_REPOSITORY = "https://blob.istio.io/istio-release/charts"
 ISTIO_SYSTEM_NAMESPACE = "istio-system"
@@ -65,6 +66,13 @@ class IstioMesh(Construct):
             release="istio-base",
             namespace=ISTIO_SYSTEM_NAMESPACE,
             values={"defaultRevision": "default"},
+        )
+        # So base installs while the nodes and the load balancer controller come up.
+        creates_no_services(
+            self.base,
+            "istio/base renders CRDs, a ServiceAccount and the default revision's validating "
+            "webhook (helm template of the release-1.31 chart with these values); its Services "
+            "need remote-cluster values (global.remotePilotAddress) the lab never sets",
         )
 
         # wait: the gateway's `image: auto` and Bookinfo's sidecars are filled in by

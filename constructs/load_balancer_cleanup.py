@@ -1,34 +1,45 @@
-"""LoadBalancerCleanup: on stack deletion, removes what Kubernetes controllers left in the VPC."""
+"""LoadBalancerCleanup: when the lab is removed, removes what Kubernetes left in its VPC."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnResource, CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 HANDLER_DIR = Path(__file__).resolve().parent / "load_balancer_cleanup_handler"
 RESOURCE_TYPE = "Custom::LoadBalancerCleanup"
 
-# Tags by which the controllers mark what they create for a cluster.
+# Tags by which the controllers and EKS mark what they create for a cluster.
 LB_CONTROLLER_CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 IN_TREE_CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
+# The in-tree provider tags what it creates "owned"; "shared" marks what it must not delete.
+IN_TREE_OWNED = "owned"
 VPC_CNI_CLUSTER_TAG = "cluster.k8s.amazonaws.com/name"
+EKS_CLUSTER_NAME_TAG = "aws:eks:cluster-name"
+
+# One Lambda invocation: the handler stops starting AWS requests 2 minutes before this
+# (TIME_MARGIN_SECONDS in handler.py), which leaves about 3 minutes of work per pass.
+HANDLER_TIMEOUT = Duration.minutes(5)
+# The handler names the leftovers this long before the provider's own timeout, whose message
+# would name nothing.
+HANDLER_DEADLINE_BEFORE_PROVIDER_TIMEOUT_MINUTES = 3
 
 
 @dataclass(frozen=True)
 class LoadBalancerCleanupProps:
     """
     cluster_name: the EKS cluster whose controllers' leftovers are removed; must be known at
-        synth time because it is written into the IAM conditions.
-    vpc: only resources inside this VPC are touched.
+        synth time because it is written into the IAM policy.
+    vpc: only resources inside this VPC are touched. The cleanup depends on the VPC's subnets
+        and internet gateway attachment, so it runs before they are deleted.
     total_timeout: how long a deletion may take before it fails and names what is left;
         NLB network interfaces can take several minutes to be released.
     query_interval: how often the completion check runs.
@@ -41,13 +52,17 @@ class LoadBalancerCleanupProps:
 
 
 class LoadBalancerCleanup(Construct):
-    """A custom resource that does nothing on create and update, and on delete removes the
-    load balancers, target groups, security groups and network interfaces that the AWS Load
-    Balancer Controller, the in-tree cloud provider and the VPC CNI created for
-    `cluster_name` in `vpc`, then waits until their network interfaces are gone.
+    """A custom resource that, on delete and once EKS no longer knows `cluster_name`, removes
+    the load balancers, target groups, security groups and network interfaces that the AWS
+    Load Balancer Controller, the in-tree cloud provider, the VPC CNI and EKS left for the
+    cluster in `vpc`, then waits until their network interfaces are gone.
 
-    Make the cluster depend on it, so that on delete it runs after every Kubernetes object
-    and the cluster are gone, and before the VPC is deleted.
+    While the cluster exists (a rolled-back update, a replaced resource) a Delete removes
+    nothing. Create does nothing; an Update that changes the cluster or the VPC is refused.
+
+    Put it in a stack that the cluster's stack depends on (the VPC's): CloudFormation then
+    deletes it after the whole cluster stack and before the VPC's subnets and internet
+    gateway attachment, which is exactly when it must run.
     """
 
     def __init__(
@@ -75,22 +90,24 @@ class LoadBalancerCleanup(Construct):
         ):
             role.add_to_policy(statement)
 
-        # The handler reports the leftovers by name shortly before the framework's own
-        # timeout, whose message would name nothing.
-        handler_timeout_minutes = int(props.total_timeout.to_minutes()) - 3
+        handler_deadline_minutes = (
+            int(props.total_timeout.to_minutes()) - HANDLER_DEADLINE_BEFORE_PROVIDER_TIMEOUT_MINUTES
+        )
 
         def handler(function_id: str, entry: str) -> lambda_.Function:
+            # Outside the VPC on purpose: its own network interfaces would block the VPC's
+            # deletion, which is what this function exists to unblock.
             return lambda_.Function(
                 self,
                 function_id,
                 runtime=lambda_.Runtime.PYTHON_3_14,
                 code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__"]),
                 handler=f"handler.{entry}",
-                timeout=Duration.minutes(5),
+                timeout=HANDLER_TIMEOUT,
                 memory_size=256,
                 role=role,
                 log_group=self.log_group,
-                environment={"CLEANUP_TIMEOUT_MINUTES": str(handler_timeout_minutes)},
+                environment={"CLEANUP_TIMEOUT_MINUTES": str(handler_deadline_minutes)},
             )
 
         provider = cr.Provider(
@@ -108,15 +125,39 @@ class LoadBalancerCleanup(Construct):
             resource_type=RESOURCE_TYPE,
             properties={"ClusterName": props.cluster_name, "VpcId": props.vpc.vpc_id},
         )
+        # An internet-facing NLB's addresses keep the internet gateway from being detached,
+        # and load balancer and CNI interfaces keep the subnets from being deleted: the
+        # cleanup must run before either. Only the subnets themselves, not their NAT gateways,
+        # so that the cleanup's provider is created while the NAT gateways are.
+        for dependency in _subnets_and_gateway_attachment(props.vpc):
+            self.resource.node.add_dependency(dependency)
+
+
+def _subnets_and_gateway_attachment(vpc: ec2.IVpc) -> list[IConstruct]:
+    subnets = [*vpc.public_subnets, *vpc.private_subnets, *vpc.isolated_subnets]
+    found: list[IConstruct] = [s.node.default_child for s in subnets if s.node.default_child]
+    found += [
+        child
+        for child in vpc.node.children
+        if CfnResource.is_cfn_resource(child)
+        and child.cfn_resource_type == "AWS::EC2::VPCGatewayAttachment"
+    ]
+    return found
 
 
 def cleanup_policy_statements(
     *, stack: Stack, cluster_name: str, vpc: ec2.IVpc
 ) -> list[iam.PolicyStatement]:
-    """What the handler may do: read anything it must inspect, delete only what carries
-    this cluster's tag, and change security-group rules only inside this VPC."""
+    """What the handler may do: read what it must inspect, ask EKS about this one cluster,
+    delete only what carries this cluster's tag, and touch security groups and network
+    interfaces only inside this VPC."""
     in_tree_tag = f"{IN_TREE_CLUSTER_TAG_PREFIX}{cluster_name}"
-    vpc_arn = stack.format_arn(service="ec2", resource="vpc", resource_name=vpc.vpc_id)
+    in_vpc = {"ArnEquals": {"ec2:Vpc": _vpc_arn(stack, vpc)}}
+    security_groups = stack.format_arn(service="ec2", resource="security-group", resource_name="*")
+
+    def tagged_in_vpc(key: str, value: str) -> dict:
+        return {**in_vpc, "StringEquals": {f"ec2:ResourceTag/{key}": value}}
+
     return [
         iam.PolicyStatement(
             sid="ReadOnly",
@@ -124,14 +165,22 @@ def cleanup_policy_statements(
             actions=[
                 "ec2:DescribeSecurityGroups",
                 "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeVpcEndpoints",
                 "elasticloadbalancing:DescribeLoadBalancers",
-                "elasticloadbalancing:DescribeListeners",
                 "elasticloadbalancing:DescribeTargetGroups",
                 "elasticloadbalancing:DescribeTags",
             ],
             resources=["*"],
         ),
         iam.PolicyStatement(
+            sid="AskWhetherTheClusterExists",
+            actions=["eks:DescribeCluster"],
+            resources=[
+                stack.format_arn(service="eks", resource="cluster", resource_name=cluster_name)
+            ],
+        ),
+        iam.PolicyStatement(
+            # DeleteLoadBalancer deletes the listeners too; no listener permission is needed.
             sid="DeleteLoadBalancersOfTheLbController",
             actions=[
                 "elasticloadbalancing:DeleteLoadBalancer",
@@ -151,56 +200,55 @@ def cleanup_policy_statements(
                 "elasticloadbalancing:DeleteTargetGroup",
             ],
             resources=["*"],
-            conditions={"StringEquals": {f"aws:ResourceTag/{in_tree_tag}": ["owned", "shared"]}},
-        ),
-        iam.PolicyStatement(
-            sid="DeleteListenersOfLoadBalancers",
-            # The controllers do not reliably tag listeners, so no tag condition can be used;
-            # the handler only deletes listeners of load balancers it found tagged for this
-            # cluster, and the ARNs are limited to load-balancer listeners.
-            actions=["elasticloadbalancing:DeleteListener"],
-            resources=[
-                stack.format_arn(
-                    service="elasticloadbalancing", resource="listener", resource_name="net/*"
-                ),
-                stack.format_arn(
-                    service="elasticloadbalancing", resource="listener", resource_name="app/*"
-                ),
-            ],
+            conditions={"StringEquals": {f"aws:ResourceTag/{in_tree_tag}": IN_TREE_OWNED}},
         ),
         iam.PolicyStatement(
             sid="DeleteControllerSecurityGroups",
             actions=["ec2:DeleteSecurityGroup"],
-            resources=["*"],
-            conditions={
-                "StringEquals": {f"ec2:ResourceTag/{LB_CONTROLLER_CLUSTER_TAG}": cluster_name}
-            },
+            resources=[security_groups],
+            conditions=tagged_in_vpc(LB_CONTROLLER_CLUSTER_TAG, cluster_name),
         ),
         iam.PolicyStatement(
             sid="DeleteInTreeSecurityGroups",
             # The handler additionally requires the k8s-elb- name prefix; IAM cannot test
             # group names.
             actions=["ec2:DeleteSecurityGroup"],
-            resources=["*"],
-            conditions={"StringEquals": {f"ec2:ResourceTag/{in_tree_tag}": ["owned", "shared"]}},
+            resources=[security_groups],
+            conditions=tagged_in_vpc(in_tree_tag, IN_TREE_OWNED),
         ),
         iam.PolicyStatement(
-            sid="RevokeRulesReferencingControllerGroups",
+            sid="DeleteClusterSecurityGroupsEksLeft",
+            # Only EKS can set aws:* tags; the handler asks EKS first that the cluster is gone.
+            actions=["ec2:DeleteSecurityGroup"],
+            resources=[security_groups],
+            conditions=tagged_in_vpc(EKS_CLUSTER_NAME_TAG, cluster_name),
+        ),
+        iam.PolicyStatement(
+            sid="RevokeRulesReferencingDeletedGroups",
             # The rules live in node and cluster security groups, which carry no controller
             # tag; the VPC condition keeps the revocation inside the lab's VPC.
             actions=[
                 "ec2:RevokeSecurityGroupIngress",
                 "ec2:RevokeSecurityGroupEgress",
             ],
-            resources=[
-                stack.format_arn(service="ec2", resource="security-group", resource_name="*")
-            ],
-            conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}},
+            resources=[security_groups],
+            conditions=in_vpc,
         ),
         iam.PolicyStatement(
             sid="DeleteCniInterfaces",
+            # The interfaces the VPC CNI leaks are often untagged (it tags them only when its
+            # CLUSTER_NAME is set, which EKS's aws-node does not set), so no tag condition can
+            # apply; the VPC, which this app creates for the lab alone, is the tightest scope
+            # EC2 offers. The handler deletes only detached ("available") interfaces tagged
+            # for the cluster or described aws-K8S-* in the cluster's security group.
             actions=["ec2:DeleteNetworkInterface"],
-            resources=["*"],
-            conditions={"StringEquals": {f"ec2:ResourceTag/{VPC_CNI_CLUSTER_TAG}": cluster_name}},
+            resources=[
+                stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
+            ],
+            conditions=in_vpc,
         ),
     ]
+
+
+def _vpc_arn(stack: Stack, vpc: ec2.IVpc) -> str:
+    return stack.format_arn(service="ec2", resource="vpc", resource_name=vpc.vpc_id)

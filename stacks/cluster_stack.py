@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Aspects, CfnOutput, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks as eks
 from aws_cdk import aws_iam as iam
@@ -12,8 +12,8 @@ from constructs.bookinfo import Bookinfo, BookinfoProps
 from constructs.bookinfo_routing import BookinfoRouting, BookinfoRoutingProps
 from constructs.ingress_gateway import IngressGateway
 from constructs.istio_mesh import IstioMesh, IstioMeshProps
-from constructs.load_balancer_cleanup import LoadBalancerCleanup, LoadBalancerCleanupProps
 from constructs.observability import Observability, ObservabilityProps
+from constructs.service_webhook import WaitForServiceWebhook, controller_chart
 from stacks.config import LabConfig
 
 LOAD_BALANCER_CONTROLLER_VERSION = eks.AlbControllerVersion.V3_2_2
@@ -59,15 +59,6 @@ class ClusterStack(Stack):
             output_cluster_name=False,
             alb_controller=eks.AlbControllerOptions(version=LOAD_BALANCER_CONTROLLER_VERSION),
         )
-        # On delete the cluster goes first, then this cleanup, then (in the network stack)
-        # the VPC: what the controllers left behind no longer blocks the VPC's deletion.
-        self.cleanup = LoadBalancerCleanup(
-            self,
-            "LoadBalancerCleanup",
-            props=LoadBalancerCleanupProps(cluster_name=config.cluster_name, vpc=vpc),
-        )
-        self.cluster.node.add_dependency(self.cleanup)
-
         self.nodegroup = self.cluster.add_nodegroup_capacity(
             "Nodes",
             instance_types=[ec2.InstanceType(config.node_instance_type)],
@@ -79,6 +70,14 @@ class ClusterStack(Stack):
         )
         # CDK already orders the controller's chart (which waits for its pods) after the nodes.
         load_balancer_controller = self.cluster.alb_controller
+        # Its Service webhook fails closed: every chart and manifest of the lab that may
+        # create a Service is created after the controller's chart, which waits for its pods.
+        Aspects.of(self).add(
+            WaitForServiceWebhook(
+                controller_chart(load_balancer_controller),
+                cdk_managed=(self.cluster, load_balancer_controller),
+            )
+        )
 
         self.mesh = IstioMesh(
             self,
@@ -152,12 +151,6 @@ class ClusterStack(Stack):
                 f"aws eks update-kubeconfig --name {self.cluster.cluster_name}"
                 f" --region {self.region} --role-arn {admin_role.role_arn}"
             ),
-        )
-        CfnOutput(
-            self,
-            "CleanupLogGroup",
-            description="What the destroy-time cleanup removed: aws logs tail <name> --follow",
-            value=self.cleanup.log_group.log_group_name,
         )
         CfnOutput(
             self,

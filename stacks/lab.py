@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import App, CrossStackReferences, ReferenceStrength
+from aws_cdk import App, Aspects, CrossStackReferences, ReferenceStrength
 
 from checks.istio_analyzer import AnalysisError, GatewayWorkload, ServicePort, analyze
 from constructs.bookinfo_routing import RESERVED_SUBSETS
+from constructs.function_logs import FunctionLogGroups
 from constructs.ingress_gateway import IngressGateway
 from stacks.cluster_stack import ClusterStack
 from stacks.config import LabConfig
@@ -42,6 +43,8 @@ def build_lab(app: App, config: LabConfig) -> Lab:
         description="Istio Bookinfo lab: EKS, AWS Load Balancer Controller, Istio, Kiali, Bookinfo",
     )
     lab = Lab(network=network, cluster=cluster)
+    # Every function's logs, the generated ones' included, go with the stacks on destroy.
+    Aspects.of(app).add(FunctionLogGroups())
     check_istio_config(lab)
     # Recorded on every synth (inert metadata without the checks), so the tests check the
     # same tree as `cdk synth -c nag=true`.

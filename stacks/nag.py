@@ -71,17 +71,13 @@ LOAD_BALANCER_CONTROLLER = (
 )
 CLEANUP_DESCRIBE_AND_TAGGED_DELETES = (
     "LoadBalancerCleanup: Describe* calls support no resource-level permissions, and every "
-    "Delete* on '*' carries a condition on this cluster's tag (cleanup_policy_statements)"
+    "ELB Delete* on '*' carries a condition on this cluster's tag (cleanup_policy_statements)"
 )
-CLEANUP_SECURITY_GROUP_RULES = (
-    "LoadBalancerCleanup: revokes rules that reference the controllers' groups from node "
-    "and cluster groups, which carry no controller tag; the ec2:Vpc condition keeps it "
-    "inside the lab's VPC"
-)
-CLEANUP_LISTENERS = (
-    "LoadBalancerCleanup: listeners are not reliably tagged by the controllers; the handler "
-    "deletes only listeners of load balancers it found tagged for this cluster, and the ARN "
-    "allows load balancer listeners of this account and region only"
+CLEANUP_INSIDE_THE_VPC = (
+    "LoadBalancerCleanup: security group deletes carry this cluster's tag and the ec2:Vpc "
+    "condition; rule revocations (in node and cluster groups, which carry no controller tag) "
+    "and deletes of leaked CNI interfaces (often untagged) are held to the lab's own VPC by "
+    "ec2:Vpc, the tightest scope EC2 offers for them"
 )
 
 LAMBDA_BASIC_EXECUTION = "service-role/AWSLambdaBasicExecutionRole"
@@ -234,22 +230,14 @@ def _acknowledge_load_balancer_controller(lab: Lab) -> None:
 
 
 def _acknowledge_load_balancer_cleanup(lab: Lab) -> None:
-    cleanup = lab.cluster.cleanup
+    cleanup = lab.network.cleanup
     role = _child(cleanup, "HandlerRole")
     acknowledge(role, wildcard_resource("*"), CLEANUP_DESCRIBE_AND_TAGGED_DELETES)
-    acknowledge(
-        role,
-        wildcard_resource(_IN_ACCOUNT.format(service="ec2", resource="security-group/*")),
-        CLEANUP_SECURITY_GROUP_RULES,
-    )
-    for load_balancer_type in ("app", "net"):
-        listeners = f"listener/{load_balancer_type}/*"
+    for resource in ("security-group/*", "network-interface/*"):
         acknowledge(
             role,
-            wildcard_resource(
-                _IN_ACCOUNT.format(service="elasticloadbalancing", resource=listeners)
-            ),
-            CLEANUP_LISTENERS,
+            wildcard_resource(_IN_ACCOUNT.format(service="ec2", resource=resource)),
+            CLEANUP_INSIDE_THE_VPC,
         )
     _acknowledge_provider_framework(
         _child(cleanup, "Provider"),

@@ -63,6 +63,19 @@ def depends_on(resource: dict[str, Any]) -> set[str]:
     return set(resource.get("DependsOn", []))
 
 
+def ancestors(graph: dict[str, set[str]], logical_id: str) -> set[str]:
+    """Everything `logical_id` waits for on creation, directly or not, in a graph of
+    bench.critical_path.dependencies."""
+    seen: set[str] = set()
+    pending = list(graph[logical_id])
+    while pending:
+        node = pending.pop()
+        if node not in seen:
+            seen.add(node)
+            pending.extend(graph[node])
+    return seen
+
+
 def stack_with_imported_cluster(stack_id: str) -> tuple[cdk.Stack, eks.ICluster]:
     """A bare stack and an imported cluster: enough to synthesize one construct cheaply."""
     stack = cdk.Stack(cdk.App(), stack_id)

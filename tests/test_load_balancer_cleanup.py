@@ -1,17 +1,29 @@
-"""The cleanup custom resource in the template: wiring, ordering, timeouts and IAM."""
+"""The cleanup custom resource in the network stack's template: wiring, ordering, timeouts and
+IAM."""
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import re
+import sys
 
+import pytest
 from aws_cdk.assertions import Match
 
+from bench.critical_path import dependencies
 from constructs.load_balancer_cleanup import HANDLER_DIR, RESOURCE_TYPE
-from tests.template_queries import depends_on, helm_chart, only
+from tests.template_queries import ancestors, depends_on, helm_chart, only
 
-SERVICE_PREFIX = {"ec2": "ec2", "elbv2": "elasticloadbalancing", "elb": "elasticloadbalancing"}
+HANDLER_PATH = HANDLER_DIR / "handler.py"
+
+SERVICE_PREFIX = {
+    "ec2": "ec2",
+    "elbv2": "elasticloadbalancing",
+    "elb": "elasticloadbalancing",
+    "eks": "eks",
+}
 
 
 def handler_api_actions() -> set[str]:
@@ -20,7 +32,7 @@ def handler_api_actions() -> set[str]:
     Operations appear as attributes of the ec2/elbv2/elb clients (called directly or passed
     on to a retry helper) and as the operation names given to get_paginator.
     """
-    tree = ast.parse((HANDLER_DIR / "handler.py").read_text(encoding="utf-8"))
+    tree = ast.parse(HANDLER_PATH.read_text(encoding="utf-8"))
 
     def client_of(node: ast.expr) -> str | None:
         name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
@@ -44,6 +56,20 @@ def handler_api_actions() -> set[str]:
         ):
             actions.add(action(client, node.args[0].value))
     return actions
+
+
+@pytest.fixture(scope="module")
+def cleanup_handler_module():
+    name = "cleanup_handler_constants"
+    spec = importlib.util.spec_from_file_location(name, HANDLER_PATH)
+    module = importlib.util.module_from_spec(spec)
+    with pytest.MonkeyPatch.context() as patch:
+        # dataclasses look their module up; a __pycache__ beside handler.py would be
+        # bundled into the Lambda asset.
+        patch.setitem(sys.modules, name, module)
+        patch.setattr(sys, "dont_write_bytecode", True)
+        spec.loader.exec_module(module)
+    return module
 
 
 def cleanup_resource(template):
@@ -70,20 +96,34 @@ def as_list(value):
     return value if isinstance(value, list) else [value]
 
 
-def test_cleanup_resource_is_scoped_to_the_cluster_and_the_vpc(cluster_template, synthesized):
-    _, resource = cleanup_resource(cluster_template)
+def test_cleanup_resource_is_scoped_to_the_cluster_and_the_vpc(network_template, synthesized):
+    _, resource = cleanup_resource(network_template)
     props = resource["Properties"]
     assert props["ClusterName"] == synthesized.config.cluster_name
-    # The VPC of the network stack, through its export.
-    assert "ExportsOutputRefVpc" in props["VpcId"]["Fn::ImportValue"]
+    (vpc_id,) = network_template.find_resources("AWS::EC2::VPC")
+    assert props["VpcId"] == {"Ref": vpc_id}
 
 
-def test_cluster_depends_on_the_cleanup_so_cleanup_runs_after_it_on_delete(cluster_template):
-    cleanup_id, _ = cleanup_resource(cluster_template)
-    _, cluster = only(cluster_template.find_resources("Custom::AWSCDK-EKS-Cluster"), "cluster")
-    assert cleanup_id in depends_on(cluster)
-    _, nodegroup = only(cluster_template.find_resources("AWS::EKS::Nodegroup"), "node group")
-    assert cleanup_id in depends_on(nodegroup)
+def test_the_cluster_stack_has_no_cleanup_and_depends_on_the_network_stack(
+    cluster_template, synthesized
+):
+    # The cluster stack imports the network stack's exports, so CloudFormation deletes the
+    # whole cluster stack before anything of the network stack, the cleanup included.
+    assert not cluster_template.find_resources(RESOURCE_TYPE)
+    assert synthesized.lab.network in synthesized.lab.cluster.dependencies
+
+
+def test_cleanup_runs_before_the_subnets_and_the_gateway_attachment_are_deleted(
+    network_template,
+):
+    cleanup_id, cleanup = cleanup_resource(network_template)
+    subnets = set(network_template.find_resources("AWS::EC2::Subnet"))
+    (attachment,) = network_template.find_resources("AWS::EC2::VPCGatewayAttachment")
+    assert subnets | {attachment} <= depends_on(cleanup)
+    # AND not on the NAT gateways: its provider is created while they are
+    graph = dependencies(network_template.to_json())
+    nat_gateways = set(network_template.find_resources("AWS::EC2::NatGateway"))
+    assert not ancestors(graph, cleanup_id) & nat_gateways
 
 
 def test_gateway_is_deleted_while_the_controller_still_runs(cluster_template):
@@ -92,8 +132,8 @@ def test_gateway_is_deleted_while_the_controller_still_runs(cluster_template):
     assert controller_id in depends_on(gateway)
 
 
-def test_handlers_are_plain_python_from_the_handler_folder(cluster_template):
-    functions = cluster_template.find_resources(
+def test_handlers_are_plain_python_from_the_handler_folder(network_template):
+    functions = network_template.find_resources(
         "AWS::Lambda::Function",
         {"Properties": {"Handler": Match.string_like_regexp(r"^handler\.")}},
     )
@@ -104,20 +144,22 @@ def test_handlers_are_plain_python_from_the_handler_folder(cluster_template):
         assert props["Runtime"] == "python3.14"
         assert "S3Key" in props["Code"], "code is an asset of the handler folder"
         assert int(props["Environment"]["Variables"]["CLEANUP_TIMEOUT_MINUTES"]) >= 20
+        # Outside the VPC: its own interfaces would block the VPC's deletion.
+        assert "VpcConfig" not in props
     # The asset is the folder itself: only the handler, nothing that would need bundling.
     assert sorted(p.name for p in HANDLER_DIR.iterdir() if p.name != "__pycache__") == [
         "handler.py"
     ]
 
 
-def test_provider_waits_at_least_20_minutes_and_longer_than_the_handler(cluster_template):
-    _, machine = only(cluster_template.find_resources("AWS::StepFunctions::StateMachine"), "waiter")
+def test_provider_waits_at_least_20_minutes_and_longer_than_the_handler(network_template):
+    _, machine = only(network_template.find_resources("AWS::StepFunctions::StateMachine"), "waiter")
     definition = json.dumps(machine["Properties"]["DefinitionString"])
     interval = int(re.search(r'IntervalSeconds\\":(\d+)', definition).group(1))
     attempts = int(re.search(r'MaxAttempts\\":(\d+)', definition).group(1))
     total_minutes = interval * attempts / 60
     assert total_minutes >= 20
-    functions = cluster_template.find_resources(
+    functions = network_template.find_resources(
         "AWS::Lambda::Function", {"Properties": {"Handler": "handler.is_complete"}}
     )
     (is_complete,) = functions.values()
@@ -129,48 +171,84 @@ def test_provider_waits_at_least_20_minutes_and_longer_than_the_handler(cluster_
     )
 
 
-def test_the_policy_grants_exactly_the_operations_the_handler_calls(cluster_template):
+def test_one_pass_fits_in_one_invocation(network_template, cleanup_handler_module):
+    # The handler stops starting requests TIME_MARGIN_SECONDS before the Lambda's timeout;
+    # that margin must cover one request with all its retries, and leave time for work.
+    config = cleanup_handler_module.BOTO_CONFIG
+    attempts = config.retries["max_attempts"]
+    per_attempt = config.connect_timeout + config.read_timeout
+    # botocore's back-off before attempt i+1 is at most min(2**(i-1), 20) s, plus up to 5 s
+    # more when AWS asks for it (botocore/retries/standard.py ExponentialBackoff).
+    backoff = sum(min(2 ** (i - 1), 20) + 5 for i in range(1, attempts))
+    longest_request = attempts * per_attempt + backoff
+    assert longest_request <= cleanup_handler_module.TIME_MARGIN_SECONDS
+    functions = network_template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": Match.string_like_regexp("^handler")}}
+    )
+    for function in functions.values():
+        timeout = function["Properties"]["Timeout"]
+        assert timeout - cleanup_handler_module.TIME_MARGIN_SECONDS >= 120
+        # The provider framework's functions wait for it synchronously, for 15 minutes.
+        assert timeout < 15 * 60
+
+
+def test_the_policy_grants_exactly_the_operations_the_handler_calls(network_template):
     granted = {
         action
-        for statement in handler_policy_statements(cluster_template)
+        for statement in handler_policy_statements(network_template)
         for action in as_list(statement["Action"])
         if not action.startswith("logs:")
     }
     assert granted == handler_api_actions()
 
 
-def test_every_mutating_action_is_conditioned_or_scoped(cluster_template, synthesized):
+def test_describe_cluster_is_granted_on_this_cluster_only(network_template, synthesized):
+    (statement,) = [
+        s
+        for s in handler_policy_statements(network_template)
+        if as_list(s["Action"]) == ["eks:DescribeCluster"]
+    ]
+    resource = json.dumps(statement["Resource"])
+    assert resource.endswith(f':cluster/{synthesized.config.cluster_name}"]]}}')
+    assert "*" not in resource
+
+
+def test_every_mutating_action_is_conditioned_or_scoped(network_template, synthesized):
     cluster = synthesized.config.cluster_name
-    for statement in handler_policy_statements(cluster_template):
+    for statement in handler_policy_statements(network_template):
         actions = as_list(statement["Action"])
         if all(a.split(":")[1].startswith("Describe") or a.startswith("logs:") for a in actions):
             continue
-        condition = json.dumps(statement.get("Condition", {}))
+        condition = statement.get("Condition", {})
         resources = json.dumps(statement["Resource"])
-        if actions == ["elasticloadbalancing:DeleteListener"]:
-            # Listeners are not reliably tagged: scoped to listener ARNs instead.
-            assert ":listener/" in resources and "Condition" not in statement
-        elif any(a.startswith("ec2:Revoke") for a in actions):
-            assert "ec2:Vpc" in condition and ":security-group/" in resources
+        tags = condition.get("StringEquals", {})
+        if any(a.startswith("ec2:") for a in actions):
+            # Only inside the lab's VPC, on security groups or network interfaces.
+            assert "ec2:Vpc" in condition.get("ArnEquals", {}), statement
+            assert ":security-group/" in resources or ":network-interface/" in resources
         else:
             assert statement["Resource"] == "*"
-            assert (
-                f'elbv2.k8s.aws/cluster": "{cluster}"' in condition
-                or (f"kubernetes.io/cluster/{cluster}" in condition)
-                or (f'cluster.k8s.amazonaws.com/name": "{cluster}"' in condition)
-            ), statement
+            assert tags, statement
+        for key, value in tags.items():
+            # Tagged for this cluster, and never merely "shared" with it.
+            if key.endswith(f"kubernetes.io/cluster/{cluster}"):
+                assert value == "owned", statement
+            else:
+                assert value == cluster, statement
 
 
-def test_handler_log_group_is_kept_a_week_and_removed_with_the_stack(cluster_template):
-    cluster_template.has_resource(
+def test_handler_log_group_is_kept_a_week_and_removed_with_the_stack(network_template):
+    network_template.has_resource(
         "AWS::Logs::LogGroup",
         {"Properties": {"RetentionInDays": 7}, "DeletionPolicy": "Delete"},
     )
-    assert cluster_template.find_outputs("CleanupLogGroup")
+    assert network_template.find_outputs("CleanupLogGroup")
 
 
 def test_action_reader_finds_paginated_and_passed_on_operations():
     actions = handler_api_actions()
     assert "elasticloadbalancing:DescribeTargetGroups" in actions  # via get_paginator
     assert "ec2:RevokeSecurityGroupEgress" in actions  # passed to a helper, not called
-    assert "elasticloadbalancing:DeleteListener" in actions
+    assert "eks:DescribeCluster" in actions
+    # DeleteLoadBalancer takes the listeners with it
+    assert "elasticloadbalancing:DeleteListener" not in actions

@@ -8,35 +8,68 @@ Kubernetes controllers create AWS resources that CloudFormation knows nothing ab
   node security groups;
 * the in-tree cloud provider creates classic ELBs (and NLBs) plus a "k8s-elb-*" security
   group per classic ELB;
-* the VPC CNI leaves detached ("available") network interfaces behind.
+* the VPC CNI leaves detached ("available") network interfaces behind: tagged
+  cluster.k8s.amazonaws.com/name=<cluster> when its CLUSTER_NAME is set, otherwise carrying
+  only the description "aws-K8S-<instance id>" and the cluster security group;
+* such an interface keeps EKS from deleting the cluster security group
+  (eks-cluster-sg-<cluster>-*, tagged aws:eks:cluster-name=<cluster>), which is then left
+  behind in the VPC.
 
 When the cluster is deleted first, nothing removes these any more and the deletion of the VPC
 (its subnets and security groups) fails on them. This module is the handler of a custom
 resource (aws_cdk.custom_resources.Provider with on_event and is_complete) that runs on stack
-deletion after the cluster is gone and before the VPC is deleted. It deletes, inside
-ResourceProperties.VpcId only and only what is tagged for ResourceProperties.ClusterName:
+deletion after the cluster is gone and before the VPC's subnets and internet gateway
+attachment are deleted.
 
-* ELBv2 load balancers (listeners first) and target groups tagged
-  elbv2.k8s.aws/cluster=<cluster> or kubernetes.io/cluster/<cluster>=owned|shared;
-* classic ELBs tagged kubernetes.io/cluster/<cluster>=owned|shared;
+CloudFormation also sends Delete outside a stack deletion: when an update that added the
+resource rolls back, or when the resource is replaced. Then the cluster and its load
+balancers are live. So every Delete pass first asks EKS about the cluster: while it exists
+and is not being deleted, nothing is deleted and the Delete succeeds; while it is being
+deleted, the pass waits; only once EKS no longer knows it does the cleanup run. It deletes,
+inside ResourceProperties.VpcId only and only what belongs to ResourceProperties.ClusterName:
+
+* ELBv2 load balancers (which takes their listeners with them) and target groups tagged
+  elbv2.k8s.aws/cluster=<cluster> or kubernetes.io/cluster/<cluster>=owned;
+* classic ELBs tagged kubernetes.io/cluster/<cluster>=owned;
 * security groups tagged elbv2.k8s.aws/cluster=<cluster>, or tagged
-  kubernetes.io/cluster/<cluster> with a name starting with "k8s-elb-", after revoking the
-  rules of other security groups that reference them. Other security groups tagged for the
-  cluster (such as the EKS cluster security group) belong to CloudFormation/EKS and are kept;
-* available network interfaces tagged cluster.k8s.amazonaws.com/name=<cluster>.
+  kubernetes.io/cluster/<cluster>=owned with a name starting with "k8s-elb-", after revoking
+  the rules of other security groups in the VPC that reference them;
+* available network interfaces tagged cluster.k8s.amazonaws.com/name=<cluster>, and available
+  ones described "aws-K8S-*" in a security group tagged aws:eks:cluster-name=<cluster>;
+* then the security groups tagged aws:eks:cluster-name=<cluster> that EKS left, after
+  revoking the rules elsewhere in the VPC that reference them.
+
+"kubernetes.io/cluster/<cluster>=shared" marks what someone else owns and must outlive the
+cluster: it is never a reason to delete.
 
 Deleting a load balancer returns before AWS has released its network interfaces, and those
 still block the deletion of subnets and security groups, so is_complete also waits until no
-network interface of a deleted load balancer is left. Create and Update do nothing.
+network interface of a deleted load balancer is left.
 
-What cannot be deleted yet (a group still in use, a throttled call) is retried on the next
-pass. After CLEANUP_TIMEOUT_MINUTES (default 25) since the Delete started, is_complete fails
-with an error naming every resource left; set the Provider's total timeout above it (30 min),
-or the framework fails first with a bare "Operation timed out".
+GuardDuty Runtime Monitoring, where the account enables it, puts a VPC endpoint
+(com.amazonaws.<region>.guardduty-data) and a GuardDutyManagedSecurityGroup-* group into the
+VPC. They are not the lab's and are never touched, but they too keep the VPC from being
+deleted: once the lab's own leftovers are gone, the Delete fails naming them and saying what
+to do, instead of letting the VPC's deletion fail with a bare "has dependencies".
+
+Create does nothing. An Update that changes ClusterName or VpcId is refused: the old cluster's
+load balancers would be orphaned (this function's permissions name only the new cluster), so
+the lab must be destroyed before it is renamed or moved.
+
+Each Lambda invocation watches its remaining time: before every AWS request it checks that
+at least TIME_MARGIN_SECONDS are left, and otherwise ends the pass early ("not complete";
+the next is_complete goes on). What cannot be deleted yet (a group still in use, a throttled
+call) is retried on the next pass. After CLEANUP_TIMEOUT_MINUTES (default 25) since the Delete
+started, is_complete fails with an error naming every resource left; set the Provider's total
+timeout above it, or the framework fails first with a bare "Operation timed out". Every error
+message and the Data are capped so that the framework's response, with the stack trace and
+log line it adds, stays within CloudFormation's 4096 bytes.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -52,9 +85,15 @@ LOG.setLevel(logging.INFO)
 LBC_CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 CNI_CLUSTER_TAG = "cluster.k8s.amazonaws.com/name"
 LEGACY_CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
-CLUSTER_TAG_OWNERSHIP = ("owned", "shared")
+# "shared" marks a resource the cluster uses but does not own.
+OWNED = "owned"
+EKS_CLUSTER_NAME_TAG = "aws:eks:cluster-name"
 IN_TREE_SECURITY_GROUP_PREFIX = "k8s-elb-"
 LB_INTERFACE_DESCRIPTION_PREFIX = "ELB "
+CNI_INTERFACE_DESCRIPTION_PREFIX = "aws-K8S-"
+GUARDDUTY_ENDPOINT_SERVICE_SUFFIX = ".guardduty-data"
+GUARDDUTY_SECURITY_GROUP_PREFIX = "GuardDutyManagedSecurityGroup-"
+PHYSICAL_ID_PREFIX = "lb-cleanup"
 
 # DescribeTags of both ELB APIs rejects more than 20 resources per call.
 TAG_BATCH_SIZE = 20
@@ -62,14 +101,26 @@ TAG_BATCH_SIZE = 20
 TIMEOUT_ENV = "CLEANUP_TIMEOUT_MINUTES"
 DEFAULT_TIMEOUT_MINUTES = 25.0
 
+# A request may take connect + read timeout per attempt, times the attempts, plus the
+# back-off between them: at most 4 x 20 s + 22 s here. No request starts with less than
+# TIME_MARGIN_SECONDS left of the invocation, so the Lambda never times out in one.
+BOTO_CONFIG = Config(
+    connect_timeout=5, read_timeout=15, retries={"mode": "adaptive", "max_attempts": 4}
+)
+TIME_MARGIN_SECONDS = 120
+
 DATA_STARTED_AT = "StartedAt"
 DATA_LOAD_BALANCERS = "LoadBalancers"
-# Data and the failure reason travel in the one response to CloudFormation, which must stay
-# under 4 KiB; past these sizes we fall back to a stateless rule or shorten the message.
-MAX_RECORDED_LOAD_BALANCER_CHARS = 1500
-MAX_ERROR_MESSAGE_CHARS = 2000
-
-BOTO_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10})
+# CloudFormation drops a response over 4096 bytes, and the resource then hangs for an hour.
+# When a handler raises, the provider framework answers with Reason = "Error: <message>",
+# a "Logs: /aws/lambda/<function>" line and its own Node.js stack trace (up to 10 frames),
+# plus StackId, RequestId, the IDs and the Data. FRAMEWORK_RESERVE_BYTES covers all of that
+# but the message and the Data, which share the rest.
+RESPONSE_LIMIT_BYTES = 4096
+FRAMEWORK_RESERVE_BYTES = 1900
+MAX_DATA_BYTES = 900
+MAX_MESSAGE_BYTES = RESPONSE_LIMIT_BYTES - FRAMEWORK_RESERVE_BYTES - MAX_DATA_BYTES
+TRUNCATION_NOTE = " ... (truncated; the full list is in the log)"
 
 PERMISSION_ERRORS = frozenset(
     {
@@ -92,16 +143,24 @@ NOT_FOUND_ERRORS = frozenset(
     {
         "LoadBalancerNotFound",
         "TargetGroupNotFound",
-        "ListenerNotFound",
         "InvalidGroup.NotFound",
         "InvalidNetworkInterfaceID.NotFound",
         "InvalidPermission.NotFound",
     }
 )
+CLUSTER_NOT_FOUND = "ResourceNotFoundException"
 
 
-class CleanupTimeoutError(RuntimeError):
-    """The deadline passed while resources of the cluster were still in the VPC."""
+class CleanupError(RuntimeError):
+    """The Delete cannot complete; the message names what is left and what to do."""
+
+
+class ScopeChangeRefused(CleanupError):
+    """An Update tried to point the cleanup at another cluster or VPC."""
+
+
+class OutOfTime(Exception):
+    """Too little of this invocation is left to start another AWS request."""
 
 
 @dataclass(frozen=True)
@@ -109,12 +168,32 @@ class Scope:
     cluster: str
     vpc_id: str
 
+    @property
+    def physical_id(self) -> str:
+        return f"{PHYSICAL_ID_PREFIX}/{self.cluster}/{self.vpc_id}"
+
 
 @dataclass(frozen=True)
 class Clients:
     ec2: object
     elbv2: object
     elb: object
+    eks: object
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """What EKS says about the cluster: `status` is None once EKS no longer knows it."""
+
+    status: str | None
+
+    @property
+    def gone(self) -> bool:
+        return self.status is None
+
+    @property
+    def deleting(self) -> bool:
+        return self.status == "DELETING"
 
 
 @dataclass
@@ -126,7 +205,10 @@ class Leftovers:
     classic_load_balancers: list[str] = field(default_factory=list)
     security_groups: list[str] = field(default_factory=list)
     cni_interfaces: list[str] = field(default_factory=list)
+    cluster_security_groups: list[str] = field(default_factory=list)
     load_balancer_interfaces: list[str] = field(default_factory=list)
+    # Not the lab's: never deleted, only named.
+    guardduty: list[str] = field(default_factory=list)
 
     def by_kind(self) -> dict[str, list[str]]:
         return {
@@ -135,80 +217,160 @@ class Leftovers:
             "classic load balancers": self.classic_load_balancers,
             "security groups": self.security_groups,
             "CNI network interfaces": self.cni_interfaces,
+            "cluster security groups": self.cluster_security_groups,
             "load balancer network interfaces": self.load_balancer_interfaces,
         }
 
     def is_empty(self) -> bool:
+        """True when nothing of the lab's is left (GuardDuty's resources are not the lab's)."""
         return not any(self.by_kind().values())
 
     def describe(self) -> str:
         return "; ".join(f"{kind}: {', '.join(ids)}" for kind, ids in self.by_kind().items() if ids)
 
 
+def _capped_errors(entry_point):
+    """Re-raise any failure with a message short enough for CloudFormation's response."""
+
+    @functools.wraps(entry_point)
+    def wrapper(event: dict, context: object = None) -> dict:
+        try:
+            return entry_point(event, context)
+        except CleanupError as error:
+            raise type(error)(cap_message(str(error))) from None
+        except Exception as error:
+            # A boto error message can carry an encoded authorization failure of kilobytes.
+            LOG.error("%s failed: %s", entry_point.__name__, error)
+            raise CleanupError(cap_message(f"{type(error).__name__}: {error}")) from None
+
+    return wrapper
+
+
 # --- Provider framework entry points ---------------------------------------------------------
 
 
+@_capped_errors
 def on_event(event: dict, context: object = None) -> dict:
     request_type = event["RequestType"]
-    scope = _scope(event)
+    scope = _scope(event.get("ResourceProperties"))
     if request_type == "Create":
-        return {"PhysicalResourceId": f"lb-cleanup-{scope.cluster}"}
+        return {"PhysicalResourceId": scope.physical_id}
     if request_type == "Update":
-        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+        return {"PhysicalResourceId": _unchanged_scope(event, scope)}
     if request_type != "Delete":
         raise ValueError(f"unknown RequestType {request_type!r}")
 
-    started_at = _now()
-    LOG.info("cleanup of cluster %s in %s started", scope.cluster, scope.vpc_id)
-    data = {DATA_STARTED_AT: started_at.isoformat(timespec="seconds")}
+    LOG.info("cleanup of cluster %s in %s requested", scope.cluster, scope.vpc_id)
+    data = {DATA_STARTED_AT: _now().isoformat(timespec="seconds")}
+    clients = _clients(context)
     try:
-        found = cleanup_pass(_clients(), scope)
+        state = cluster_state(clients.eks, scope)
+        if state.gone:
+            found = cleanup_pass(clients, scope)
+            recorded = ",".join(sorted(found))
+            # Past this size the stateless rule of load_balancer_interfaces() takes over.
+            if _json_bytes({**data, DATA_LOAD_BALANCERS: recorded}) <= MAX_DATA_BYTES:
+                data[DATA_LOAD_BALANCERS] = recorded
+        else:
+            _log_cluster_exists(state, scope)
+    except OutOfTime:
+        LOG.info("first cleanup pass ran out of time; is_complete goes on")
     except (ClientError, BotoCoreError) as error:
         _raise_if_permission_error(error)
         LOG.warning("first cleanup pass failed, is_complete will retry: %s", error)
-    else:
-        recorded = ",".join(sorted(found))
-        # Past this size the stateless rule of load_balancer_interfaces() takes over.
-        if len(recorded) <= MAX_RECORDED_LOAD_BALANCER_CHARS:
-            data[DATA_LOAD_BALANCERS] = recorded
     # The framework refuses a new PhysicalResourceId on Delete.
     return {"PhysicalResourceId": event["PhysicalResourceId"], "Data": data}
 
 
+@_capped_errors
 def is_complete(event: dict, context: object = None) -> dict:
     if event["RequestType"] != "Delete":
         return {"IsComplete": True}
 
-    scope = _scope(event)
+    scope = _scope(event.get("ResourceProperties"))
     data = event.get("Data") or {}
-    clients = _clients()
+    clients = _clients(context)
     leftovers = failure = None
     try:
-        found = cleanup_pass(clients, scope)
-        recorded = _recorded_load_balancers(data)
-        waited_for = None if recorded is None else recorded | found
-        leftovers = inventory(clients, scope, waited_for)
+        state = cluster_state(clients.eks, scope)
+        if not state.gone:
+            _log_cluster_exists(state, scope)
+            if not state.deleting:
+                return {"IsComplete": True}
+            failure = f"cluster {scope.cluster} is still being deleted"
+        else:
+            found = cleanup_pass(clients, scope)
+            recorded = _recorded_load_balancers(data)
+            waited_for = None if recorded is None else recorded | found
+            leftovers = inventory(clients, scope, waited_for)
+    except OutOfTime:
+        LOG.info("cleanup pass ran out of time; the next one goes on")
+        failure = "the last pass ran out of time before it could list them"
     except (ClientError, BotoCoreError) as error:
         _raise_if_permission_error(error)
         LOG.warning("cleanup pass failed, will retry: %s", error)
-        failure = error
+        failure = f"the last pass failed: {error}"
 
     if leftovers is not None and leftovers.is_empty():
+        if leftovers.guardduty:
+            raise CleanupError(_guardduty_message(scope, leftovers.guardduty))
         LOG.info("cleanup of cluster %s in %s complete", scope.cluster, scope.vpc_id)
         return {"IsComplete": True}
     if _deadline_passed(data):
-        raise CleanupTimeoutError(_timeout_message(scope, leftovers, failure))
+        raise CleanupError(_timeout_message(scope, leftovers, failure))
     if leftovers is not None:
         LOG.info("waiting for %s", leftovers.describe())
     # The framework rejects Data when IsComplete is false.
     return {"IsComplete": False}
 
 
+def _unchanged_scope(event: dict, scope: Scope) -> str:
+    """The physical ID of an Update, which must not change the scope."""
+    current = event["PhysicalResourceId"]
+    if current == scope.physical_id:
+        return current
+    try:
+        old = _scope(event.get("OldResourceProperties"))
+        was = f"cluster {old.cluster} in {old.vpc_id}"
+    except ValueError:
+        was = current
+    raise ScopeChangeRefused(
+        f"the lab's cleanup would move from {was} to cluster {scope.cluster} in "
+        f"{scope.vpc_id}, leaving the old cluster's load balancers to nobody: run `make "
+        "destroy` with the old settings first, then deploy with the new clusterName or VPC"
+    )
+
+
+# --- Is the cluster gone? ---------------------------------------------------------------------
+
+
+def cluster_state(eks, scope: Scope) -> ClusterState:
+    try:
+        cluster = eks.describe_cluster(name=scope.cluster)["cluster"]
+    except ClientError as error:
+        if _error_code(error) == CLUSTER_NOT_FOUND:
+            return ClusterState(status=None)
+        raise
+    return ClusterState(status=cluster.get("status") or "UNKNOWN")
+
+
+def _log_cluster_exists(state: ClusterState, scope: Scope) -> None:
+    if state.deleting:
+        LOG.info("cluster %s is being deleted; deleting nothing until it is gone", scope.cluster)
+    else:
+        LOG.info(
+            "cluster %s exists (status %s), so this Delete is not the lab's removal (a rolled "
+            "back or replaced resource): deleted nothing",
+            scope.cluster,
+            state.status,
+        )
+
+
 # --- One pass: find what belongs to the cluster and delete it --------------------------------
 
 
 def cleanup_pass(clients: Clients, scope: Scope) -> set[str]:
-    """Delete what is tagged for the cluster; return the keys of the load balancers found."""
+    """Delete what belongs to the deleted cluster; return the keys of the load balancers found."""
     found = set()
     for arn, name, reason in cluster_load_balancers(clients.elbv2, scope):
         found.add(_lb_key("elbv2", name))
@@ -227,14 +389,22 @@ def cleanup_pass(clients: Clients, scope: Scope) -> set[str]:
         delete_security_group(clients.ec2, group["GroupId"], reason)
     _log_kept_cluster_groups(vpc_groups, selected, scope)
 
-    for interface_id in cni_interfaces(clients.ec2, scope):
-        delete_network_interface(clients.ec2, interface_id)
+    cluster_groups = cluster_security_groups(vpc_groups, scope)
+    for interface_id, reason in cni_interfaces(clients.ec2, scope, cluster_groups):
+        delete_network_interface(clients.ec2, interface_id, reason)
+    # Last: the interfaces above are what usually keeps EKS from deleting these groups.
+    for group in cluster_groups:
+        revoke_references(clients.ec2, group["GroupId"], vpc_groups)
+        delete_security_group(
+            clients.ec2, group["GroupId"], f"tag {EKS_CLUSTER_NAME_TAG}={scope.cluster}"
+        )
     return found
 
 
 def inventory(clients: Clients, scope: Scope, waited_for: set[str] | None) -> Leftovers:
     """List what is still there after a pass; an empty result means the VPC can go."""
     vpc_groups = security_groups_in_vpc(clients.ec2, scope)
+    cluster_groups = cluster_security_groups(vpc_groups, scope)
     return Leftovers(
         load_balancers=[arn for arn, _, _ in cluster_load_balancers(clients.elbv2, scope)],
         target_groups=[arn for arn, _ in cluster_target_groups(clients.elbv2, scope)],
@@ -242,8 +412,10 @@ def inventory(clients: Clients, scope: Scope, waited_for: set[str] | None) -> Le
             name for name, _ in cluster_classic_load_balancers(clients.elb, scope)
         ],
         security_groups=[g["GroupId"] for g, _ in controller_security_groups(vpc_groups, scope)],
-        cni_interfaces=cni_interfaces(clients.ec2, scope),
+        cni_interfaces=[i for i, _ in cni_interfaces(clients.ec2, scope, cluster_groups)],
+        cluster_security_groups=[g["GroupId"] for g in cluster_groups],
         load_balancer_interfaces=load_balancer_interfaces(clients, scope, waited_for),
+        guardduty=guardduty_resources(clients.ec2, scope, vpc_groups),
     )
 
 
@@ -287,7 +459,7 @@ def cluster_classic_load_balancers(elb, scope: Scope) -> list[tuple[str, str]]:
     return [
         (name, reason)
         for name in names
-        if (reason := _legacy_cluster_tag(tags.get(name, {}), scope.cluster))
+        if (reason := _owned_cluster_tag(tags.get(name, {}), scope.cluster))
     ]
 
 
@@ -306,10 +478,19 @@ def controller_security_groups(groups: list[dict], scope: Scope) -> list[tuple[d
         if tags.get(LBC_CLUSTER_TAG) == scope.cluster:
             selected.append((group, f"tag {LBC_CLUSTER_TAG}={scope.cluster}"))
             continue
-        legacy = _legacy_cluster_tag(tags, scope.cluster)
-        if legacy and group.get("GroupName", "").startswith(IN_TREE_SECURITY_GROUP_PREFIX):
-            selected.append((group, f"{legacy} and name {IN_TREE_SECURITY_GROUP_PREFIX}*"))
+        owned = _owned_cluster_tag(tags, scope.cluster)
+        if owned and group.get("GroupName", "").startswith(IN_TREE_SECURITY_GROUP_PREFIX):
+            selected.append((group, f"{owned} and name {IN_TREE_SECURITY_GROUP_PREFIX}*"))
     return selected
+
+
+def cluster_security_groups(groups: list[dict], scope: Scope) -> list[dict]:
+    """The security groups EKS made for the cluster (eks-cluster-sg-*), if it left any."""
+    return [
+        group
+        for group in groups
+        if _tag_dict(group.get("Tags")).get(EKS_CLUSTER_NAME_TAG) == scope.cluster
+    ]
 
 
 def _log_kept_cluster_groups(
@@ -317,33 +498,41 @@ def _log_kept_cluster_groups(
 ) -> None:
     # Tagged for the cluster yet kept: say why, since the tag alone suggests otherwise.
     deleted = {group["GroupId"] for group, _ in selected}
+    key = f"{LEGACY_CLUSTER_TAG_PREFIX}{scope.cluster}"
     for group in groups:
-        tag = _legacy_cluster_tag(_tag_dict(group.get("Tags")), scope.cluster)
-        if tag and group["GroupId"] not in deleted:
-            LOG.info(
-                "skipped security group %s (%s, but name %s does not start with %s: "
-                "not a controller's)",
-                group["GroupId"],
-                tag,
-                group.get("GroupName"),
-                IN_TREE_SECURITY_GROUP_PREFIX,
+        tags = _tag_dict(group.get("Tags"))
+        if key not in tags or group["GroupId"] in deleted or EKS_CLUSTER_NAME_TAG in tags:
+            continue
+        if tags[key] != OWNED:
+            why = f"tag {key}={tags[key]}: someone else's"
+        else:
+            why = (
+                f"tag {key}={OWNED}, but name {group.get('GroupName')} does not start with "
+                f"{IN_TREE_SECURITY_GROUP_PREFIX}: not a controller's"
             )
+        LOG.info("skipped security group %s (%s)", group["GroupId"], why)
 
 
-def cni_interfaces(ec2, scope: Scope) -> list[str]:
-    """IDs of the detached network interfaces that the VPC CNI left for the cluster."""
+def cni_interfaces(ec2, scope: Scope, cluster_groups: list[dict]) -> list[tuple[str, str]]:
+    """(id, reason) of the detached network interfaces that the VPC CNI left for the cluster."""
+    cluster_group_ids = {group["GroupId"] for group in cluster_groups}
     filters = [
         {"Name": "vpc-id", "Values": [scope.vpc_id]},
         {"Name": "status", "Values": ["available"]},
-        {"Name": f"tag:{CNI_CLUSTER_TAG}", "Values": [scope.cluster]},
     ]
-    return [
-        interface["NetworkInterfaceId"]
-        for interface in _network_interfaces(ec2, filters)
-        if interface.get("VpcId") == scope.vpc_id
-        and interface.get("Status") == "available"
-        and _tag_dict(interface.get("TagSet")).get(CNI_CLUSTER_TAG) == scope.cluster
-    ]
+    selected = []
+    for interface in _network_interfaces(ec2, filters):
+        if interface.get("VpcId") != scope.vpc_id or interface.get("Status") != "available":
+            continue
+        if _tag_dict(interface.get("TagSet")).get(CNI_CLUSTER_TAG) == scope.cluster:
+            selected.append((interface["NetworkInterfaceId"], f"tag {CNI_CLUSTER_TAG}"))
+            continue
+        description = interface.get("Description") or ""
+        groups = {group["GroupId"] for group in interface.get("Groups", [])}
+        if description.startswith(CNI_INTERFACE_DESCRIPTION_PREFIX) and groups & cluster_group_ids:
+            reason = f"description {CNI_INTERFACE_DESCRIPTION_PREFIX}* in a cluster security group"
+            selected.append((interface["NetworkInterfaceId"], reason))
+    return selected
 
 
 def load_balancer_interfaces(
@@ -380,15 +569,32 @@ def load_balancer_interfaces(
     return [i["NetworkInterfaceId"] for i in interfaces if _interface_lb_key(i) in waited_for]
 
 
+def guardduty_resources(ec2, scope: Scope, vpc_groups: list[dict]) -> list[str]:
+    """IDs of GuardDuty's VPC endpoint and security group in the VPC, if it put them there."""
+    pages = ec2.get_paginator("describe_vpc_endpoints").paginate(
+        Filters=[{"Name": "vpc-id", "Values": [scope.vpc_id]}]
+    )
+    endpoints = [
+        endpoint["VpcEndpointId"]
+        for page in pages
+        for endpoint in page["VpcEndpoints"]
+        if endpoint.get("VpcId") == scope.vpc_id
+        and endpoint.get("ServiceName", "").endswith(GUARDDUTY_ENDPOINT_SERVICE_SUFFIX)
+        and endpoint.get("State", "").lower() not in ("deleted", "deleting")
+    ]
+    groups = [
+        group["GroupId"]
+        for group in vpc_groups
+        if group.get("GroupName", "").startswith(GUARDDUTY_SECURITY_GROUP_PREFIX)
+    ]
+    return endpoints + groups
+
+
 # --- Deleting, one logged line per deletion or skip ------------------------------------------
 
 
 def delete_load_balancer(elbv2, arn: str, reason: str) -> None:
-    for page in elbv2.get_paginator("describe_listeners").paginate(LoadBalancerArn=arn):
-        for listener in page["Listeners"]:
-            listener = listener["ListenerArn"]
-            if _attempt(f"listener {listener}", elbv2.delete_listener, ListenerArn=listener):
-                LOG.info("deleted listener arn=%s of load balancer %s", listener, arn)
+    # DeleteLoadBalancer deletes the load balancer's listeners too.
     if _attempt(f"load balancer {arn}", elbv2.delete_load_balancer, LoadBalancerArn=arn):
         LOG.info("deleted load balancer arn=%s reason=%s", arn, reason)
 
@@ -408,12 +614,10 @@ def delete_security_group(ec2, group_id: str, reason: str) -> None:
         LOG.info("deleted security group %s reason=%s", group_id, reason)
 
 
-def delete_network_interface(ec2, interface_id: str) -> None:
+def delete_network_interface(ec2, interface_id: str, reason: str) -> None:
     what = f"network interface {interface_id}"
     if _attempt(what, ec2.delete_network_interface, NetworkInterfaceId=interface_id):
-        LOG.info(
-            "deleted network interface %s reason=available, tag %s", interface_id, CNI_CLUSTER_TAG
-        )
+        LOG.info("deleted network interface %s reason=available, %s", interface_id, reason)
 
 
 def revoke_references(ec2, group_id: str, vpc_groups: list[dict]) -> None:
@@ -487,14 +691,27 @@ def _attempt(what: str, call, **params) -> bool:
 # --- AWS reads ------------------------------------------------------------------------------
 
 
-def _clients() -> Clients:
+def _clients(context: object = None) -> Clients:
     # Built per invocation from the default session, with no endpoint given, so that
     # AWS_ENDPOINT_URL and hooks on boto3's default session apply.
-    return Clients(
+    clients = Clients(
         ec2=boto3.client("ec2", config=BOTO_CONFIG),
         elbv2=boto3.client("elbv2", config=BOTO_CONFIG),
         elb=boto3.client("elb", config=BOTO_CONFIG),
+        eks=boto3.client("eks", config=BOTO_CONFIG),
     )
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+
+        def check_time_left(**_) -> None:
+            # Before every request: end the pass rather than let the Lambda time out
+            # in the middle of one.
+            remaining_ms = context.get_remaining_time_in_millis()
+            if remaining_ms < TIME_MARGIN_SECONDS * 1000:
+                raise OutOfTime(f"{remaining_ms} ms left of the invocation")
+
+        for client in (clients.ec2, clients.elbv2, clients.elb, clients.eks):
+            client.meta.events.register("before-call", check_time_left)
+    return clients
 
 
 def _v2_load_balancers_in_vpc(elbv2, scope: Scope) -> list[dict]:
@@ -569,8 +786,8 @@ def _fetch_tags_tolerating_deletions(fetch, batch: list[str]) -> dict[str, dict[
 # --- Small helpers --------------------------------------------------------------------------
 
 
-def _scope(event: dict) -> Scope:
-    properties = event.get("ResourceProperties") or {}
+def _scope(properties: dict | None) -> Scope:
+    properties = properties or {}
     cluster = properties.get("ClusterName")
     vpc_id = properties.get("VpcId")
     # An empty value would widen the tag and VPC matches; refuse rather than guess.
@@ -587,13 +804,13 @@ def _elbv2_cluster_tag(tags: dict[str, str], cluster: str) -> str | None:
     """The tag that makes an ELBv2 resource the cluster's, as text for the log, or None."""
     if tags.get(LBC_CLUSTER_TAG) == cluster:
         return f"tag {LBC_CLUSTER_TAG}={cluster}"
-    return _legacy_cluster_tag(tags, cluster)
+    return _owned_cluster_tag(tags, cluster)
 
 
-def _legacy_cluster_tag(tags: dict[str, str], cluster: str) -> str | None:
+def _owned_cluster_tag(tags: dict[str, str], cluster: str) -> str | None:
     key = f"{LEGACY_CLUSTER_TAG_PREFIX}{cluster}"
-    if tags.get(key) in CLUSTER_TAG_OWNERSHIP:
-        return f"tag {key}={tags[key]}"
+    if tags.get(key) == OWNED:
+        return f"tag {key}={OWNED}"
     return None
 
 
@@ -653,15 +870,42 @@ def _timeout_minutes() -> float:
         return DEFAULT_TIMEOUT_MINUTES
 
 
-def _timeout_message(scope: Scope, leftovers: Leftovers | None, failure: Exception | None) -> str:
+def _json_bytes(value: object) -> int:
+    return len(json.dumps(value).encode("utf-8"))
+
+
+def cap_message(message: str) -> str:
+    """`message`, cut so that it takes at most MAX_MESSAGE_BYTES in the JSON response."""
+    if _json_bytes(message) <= MAX_MESSAGE_BYTES:
+        return message
+    room = MAX_MESSAGE_BYTES - _json_bytes(TRUNCATION_NOTE)
+    cut = message
+    while _json_bytes(cut) > room:
+        cut = cut[: max(0, len(cut) - (_json_bytes(cut) - room))]
+    return cut + TRUNCATION_NOTE
+
+
+def _guardduty_message(scope: Scope, resources: list[str]) -> str:
+    message = (
+        f"cleanup of cluster {scope.cluster} done, but GuardDuty Runtime Monitoring's "
+        f"{', '.join(resources)} in {scope.vpc_id} (not the lab's, left alone) keep the VPC "
+        "from being deleted: delete that VPC endpoint and then that security group (or "
+        "disable GuardDuty's automated agent for EKS), then run make destroy again"
+    )
+    LOG.error("%s", message)
+    return message
+
+
+def _timeout_message(scope: Scope, leftovers: Leftovers | None, failure: str | None) -> str:
     head = f"cleanup of cluster {scope.cluster} in {scope.vpc_id} timed out; "
     if leftovers is None:
-        message = f"{head}the remaining resources could not be listed: {failure}"
-        return message[:MAX_ERROR_MESSAGE_CHARS]
-    remaining = leftovers.describe()
-    LOG.error("%sremaining: %s", head, remaining)
-    message = f"{head}remaining: {remaining}"
-    if len(message) > MAX_ERROR_MESSAGE_CHARS:
-        # CloudFormation drops a response over 4 KiB and would then hang for an hour.
-        return message[:MAX_ERROR_MESSAGE_CHARS] + " ... (truncated, full list in the log)"
+        message = f"{head}nothing could be listed: {failure}"
+    else:
+        message = f"{head}remaining: {leftovers.describe()}"
+        if leftovers.guardduty:
+            message += (
+                f"; also GuardDuty's {', '.join(leftovers.guardduty)} (not the lab's, left "
+                "alone; see the README)"
+            )
+    LOG.error("%s", message)
     return message

@@ -9,6 +9,7 @@ unaffected.
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import socket
 import sys
@@ -35,6 +36,7 @@ HANDLER_PATH = (
 EC2 = "ec2"
 ELBV2 = "elastic-load-balancing-v2"
 ELB = "elastic-load-balancing"
+EKS = "eks"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Aws:
     ec2: object
     elbv2: object
     elb: object
+    eks: object
 
 
 def _free_port() -> int:
@@ -109,7 +112,12 @@ def cleanup_handler() -> Iterator[ModuleType]:
 @pytest.fixture(scope="module")
 def test_clients(aws_environment) -> Aws:
     session = boto3.session.Session()
-    return Aws(ec2=session.client("ec2"), elbv2=session.client("elbv2"), elb=session.client("elb"))
+    return Aws(
+        ec2=session.client("ec2"),
+        elbv2=session.client("elbv2"),
+        elb=session.client("elb"),
+        eks=session.client("eks"),
+    )
 
 
 @pytest.fixture
@@ -132,15 +140,17 @@ class _Body:
         yield self._content
 
 
-def _error_body(service: str, code: str) -> bytes:
+def _error_body(service: str, code: str, message: str) -> bytes:
+    if service == EKS:
+        return json.dumps({"message": message}).encode()
     if service == EC2:
         return (
-            f"<Response><Errors><Error><Code>{code}</Code><Message>injected by the test"
+            f"<Response><Errors><Error><Code>{code}</Code><Message>{message}"
             "</Message></Error></Errors><RequestID>test</RequestID></Response>"
         ).encode()
     return (
-        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected by "
-        "the test</Message></Error><RequestId>test</RequestId></ErrorResponse>"
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}"
+        "</Message></Error><RequestId>test</RequestId></ErrorResponse>"
     ).encode()
 
 
@@ -178,12 +188,26 @@ class HandlerRequests:
         times: int | None = None,
         status: int = 400,
         after: int = 0,
+        message: str = "injected by the test",
     ):
         """Answer `times` (None: every) calls of operation, after `after` others, with an error.
 
         The answer replaces the HTTP exchange only, so botocore parses it and applies its
         retry rules to it exactly as to an answer from AWS.
         """
+        headers = {"Content-Type": "text/xml"}
+        if service == EKS:  # a REST-JSON API names the error in a header
+            headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code}
+        self._answer(
+            service, operation, status, headers, _error_body(service, code, message), times, after
+        )
+
+    def respond(self, service: str, operation: str, document: dict, times: int | None = None):
+        """Answer `times` (None: every) calls of a JSON API's operation with `document`."""
+        body = json.dumps(document).encode()
+        self._answer(service, operation, 200, {"Content-Type": "application/json"}, body, times)
+
+    def _answer(self, service, operation, status, headers, body, times, after=0):
         key = f"{service}.{operation}"
         seen = Counter()
 
@@ -192,8 +216,7 @@ class HandlerRequests:
             if seen[key] <= after or (times is not None and self.injected[key] >= times):
                 return None
             self.injected[key] += 1
-            body = _Body(_error_body(service, code))
-            return AWSResponse(request.url, status, {"Content-Type": "text/xml"}, body)
+            return AWSResponse(request.url, status, headers, _Body(body))
 
         self._hook(f"before-send.{key}", answer)
 
@@ -203,3 +226,21 @@ def handler_requests(aws) -> Iterator[HandlerRequests]:
     requests = HandlerRequests()
     yield requests
     requests.remove_hooks()
+
+
+class LambdaContext:
+    """The part of the Lambda context the handler uses: plenty of time for `requests` AWS
+    requests (the handler asks once before each), then only `last_ms` milliseconds."""
+
+    def __init__(self, requests: int, last_ms: int = 30_000):
+        self.requests_left = requests
+        self.last_ms = last_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.requests_left -= 1
+        return 280_000 if self.requests_left >= 0 else self.last_ms
+
+
+@pytest.fixture
+def context_for():
+    return LambdaContext

@@ -3,19 +3,21 @@
 moto creates no network interfaces for load balancers and enforces no dependency between
 security groups, so the scenario creates the interfaces that AWS keeps for a while after
 deleting a load balancer (description "ELB net/<name>/<id>", "ELB <name>"), and the tests
-delete them, playing AWS releasing them, between is_complete calls. Refusals by AWS (in use,
-throttled, denied) are injected into the handler's own requests with botocore event hooks.
+delete them, playing AWS releasing them, between is_complete calls. The cluster is created
+with moto's EKS where a test needs it to exist. Refusals by AWS (in use, throttled, denied)
+and answers moto cannot give (a cluster being deleted) are injected into the handler's own
+requests with botocore event hooks.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from botocore.exceptions import ClientError
 
 CLUSTER = "blue"
 OTHER_CLUSTER = "green"
@@ -23,12 +25,14 @@ LBC_TAG = "elbv2.k8s.aws/cluster"
 LEGACY_TAG = f"kubernetes.io/cluster/{CLUSTER}"
 OTHER_LEGACY_TAG = f"kubernetes.io/cluster/{OTHER_CLUSTER}"
 CNI_TAG = "cluster.k8s.amazonaws.com/name"
+EKS_TAG = "aws:eks:cluster-name"
 KINDS = ("load_balancers", "target_groups", "classic_load_balancers", "security_groups", "eni")
 ANY_AMI = "ami-12c6146b"
 # Service names in botocore's event names, for HandlerRequests.fail().
 EC2 = "ec2"
 ELBV2 = "elastic-load-balancing-v2"
 ELB = "elastic-load-balancing"
+EKS = "eks"
 
 
 # --- Events as the Provider framework hands them over ---------------------------------------
@@ -46,7 +50,7 @@ def make_event(request_type: str, cluster: str = CLUSTER, vpc_id: str = "vpc-0")
         "ResourceProperties": {"ServiceToken": "token", "ClusterName": cluster, "VpcId": vpc_id},
     }
     if request_type != "Create":
-        event["PhysicalResourceId"] = f"lb-cleanup-{cluster}"
+        event["PhysicalResourceId"] = f"lb-cleanup/{cluster}/{vpc_id}"
     if request_type == "Update":
         event["OldResourceProperties"] = dict(event["ResourceProperties"])
     return event
@@ -151,12 +155,22 @@ def create_security_group(aws, net: Network, name: str, tags: dict[str, str]) ->
     )["GroupId"]
 
 
-def create_interface(aws, net: Network, description: str = "", tags=None) -> str:
+def create_interface(aws, net: Network, description: str = "", tags=None, groups=()) -> str:
+    grouping = {"Groups": list(groups)} if groups else {}
     return aws.ec2.create_network_interface(
         SubnetId=net.subnets[0],
         Description=description,
         TagSpecifications=_tag_spec("network-interface", tags or {}),
+        **grouping,
     )["NetworkInterface"]["NetworkInterfaceId"]
+
+
+def create_cluster(aws, net: Network, name: str = CLUSTER) -> None:
+    aws.eks.create_cluster(
+        name=name,
+        roleArn="arn:aws:iam::123456789012:role/eks-cluster",
+        resourcesVpcConfig={"subnetIds": net.subnets},
+    )
 
 
 def lb_interface_description(arn: str, name: str) -> str:
@@ -280,13 +294,21 @@ def build_scenario(aws) -> Scenario:
     )
     owned["security_groups"] |= {frontend, backend}
 
-    # The network stack's node group, with the rules the controllers added and its own.
+    # The cluster security group that EKS could not delete (an interface below used it).
+    cluster_sg = create_security_group(
+        aws, net, "eks-cluster-sg-blue-123", {LEGACY_TAG: "owned", EKS_TAG: CLUSTER}
+    )
+    owned["security_groups"].add(cluster_sg)
+
+    # A group of the network stack, with the rules the controllers added and its own, and
+    # one referencing the cluster security group.
     node = create_security_group(aws, net, "blue-nodes", {LEGACY_TAG: "owned"})
     aws.ec2.authorize_security_group_ingress(
         GroupId=node,
         IpPermissions=[
             group_rule(backend, "tcp", 0, 65535),
             group_rule(legacy_sg, "tcp", 30000, 32767),
+            group_rule(cluster_sg, "tcp", 443, 443),
             group_rule(node, "-1", -1, -1),
             {
                 "IpProtocol": "tcp",
@@ -299,13 +321,25 @@ def build_scenario(aws) -> Scenario:
     aws.ec2.authorize_security_group_egress(
         GroupId=node, IpPermissions=[group_rule(backend, "tcp", 8080, 8080)]
     )
-    # The EKS cluster security group: tagged for the cluster, but EKS's, not a controller's.
-    eks_sg = create_security_group(aws, net, "eks-cluster-sg-blue-123", {LEGACY_TAG: "owned"})
-    decoys["security_groups"] |= {node, eks_sg}
-    s.groups.update(node=node, backend=backend, frontend=frontend, legacy=legacy_sg)
+    decoys["security_groups"].add(node)
+    s.groups.update(
+        node=node, backend=backend, frontend=frontend, legacy=legacy_sg, cluster=cluster_sg
+    )
 
-    # An interface the VPC CNI left behind, detached.
+    # Interfaces the VPC CNI left behind, detached: one tagged (CLUSTER_NAME set), one as
+    # EKS's aws-node leaves them, untagged in the cluster security group.
     owned["eni"].add(create_interface(aws, net, "aws-K8S-i-0abc", {CNI_TAG: CLUSTER}))
+    owned["eni"].add(create_interface(aws, net, "aws-K8S-i-0abc", groups=[cluster_sg]))
+    # Untagged aws-K8S- interfaces in a group that is not the cluster's: not provably ours.
+    decoys["eni"].add(create_interface(aws, net, "aws-K8S-i-0fed", groups=[node]))
+
+    # What someone else owns and only shares with the cluster: must survive.
+    shared = {LEGACY_TAG: "shared"}
+    shared_nlb, shared_groups = create_nlb(aws, net, "shared-nlb", shared, listeners=1)
+    decoys["load_balancers"].add(shared_nlb)
+    decoys["target_groups"] |= shared_groups
+    decoys["classic_load_balancers"].add(create_classic(aws, net, "shared-classic", shared))
+    decoys["security_groups"].add(create_security_group(aws, net, "k8s-elb-shared", shared))
 
     # Another cluster in the same VPC, with its own load balancer, interfaces and groups.
     green, green_groups = create_nlb(aws, net, "k8s-green-api-1a2b", {LBC_TAG: OTHER_CLUSTER}, 1)
@@ -324,6 +358,9 @@ def build_scenario(aws) -> Scenario:
     decoys["classic_load_balancers"].add(
         create_classic(aws, net, "green-classic", {OTHER_LEGACY_TAG: "owned"})
     )
+    green_sg = create_security_group(aws, net, "eks-cluster-sg-green-9", {EKS_TAG: OTHER_CLUSTER})
+    decoys["security_groups"].add(green_sg)
+    decoys["eni"].add(create_interface(aws, net, "aws-K8S-i-0green", groups=[green_sg]))
     # A load balancer nobody tagged.
     decoys["load_balancers"].add(create_nlb(aws, net, "hand-made", {})[0])
     # A CNI interface of the cluster still attached to an instance.
@@ -343,6 +380,29 @@ def build_scenario(aws) -> Scenario:
     create_security_group(aws, other, "k8s-elb-other", {LEGACY_TAG: "owned"})
     create_security_group(aws, other, "k8s-other-frontend", {LBC_TAG: CLUSTER})
     create_interface(aws, other, "aws-K8S-i-0other", {CNI_TAG: CLUSTER})
+    other_cluster_sg = create_security_group(
+        aws, other, "eks-cluster-sg-blue-x", {EKS_TAG: CLUSTER}
+    )
+    create_interface(aws, other, "aws-K8S-i-0other", groups=[other_cluster_sg])
+    return s
+
+
+def build_small_scenario(aws) -> Scenario:
+    """One NLB of the cluster with a listener, its interface and a frontend group, a leaked
+    CNI interface, and another cluster's NLB: enough where a test is about when and how
+    much the handler does, not about which resources it picks."""
+    s = Scenario(net=create_network(aws, 0), other_net=create_network(aws, 1))
+    name = "k8s-default-web-0a1b2c3d4e"
+    nlb, groups = create_nlb(aws, s.net, name, {LBC_TAG: CLUSTER}, listeners=1)
+    s.owned["load_balancers"].add(nlb)
+    s.owned["target_groups"] |= groups
+    s.lb_interfaces.append(create_interface(aws, s.net, lb_interface_description(nlb, name)))
+    frontend = create_security_group(aws, s.net, "k8s-default-web-5e6f7a8b9c", {LBC_TAG: CLUSTER})
+    s.owned["security_groups"].add(frontend)
+    s.owned["eni"].add(create_interface(aws, s.net, "aws-K8S-i-0abc", {CNI_TAG: CLUSTER}))
+    green, green_groups = create_nlb(aws, s.net, "k8s-green-api-1a2b", {LBC_TAG: OTHER_CLUSTER}, 1)
+    s.decoys["load_balancers"].add(green)
+    s.decoys["target_groups"] |= green_groups
     return s
 
 
@@ -377,13 +437,18 @@ def test_delete_leaves_exactly_the_decoys_and_the_network_stack(cleanup_handler,
         assert f"deleted target group arn={arn} reason=tag " in caplog.text
     for group in s.owned["security_groups"]:
         assert f"deleted security group {group} reason=" in caplog.text
-    assert caplog.text.count("deleted listener arn=") == 3
+    for interface in s.owned["eni"]:
+        assert f"deleted network interface {interface} reason=available, " in caplog.text
+    assert f"deleted security group {s.groups['cluster']} reason=tag {EKS_TAG}={CLUSTER}" in (
+        caplog.text
+    )
 
 
 def test_node_group_loses_only_the_rules_referencing_deleted_groups(cleanup_handler, aws):
-    # GIVEN the node group, with rules referencing the backend and k8s-elb- groups
+    # GIVEN the node group, with rules referencing the backend, k8s-elb- and cluster groups
     s = build_scenario(aws)
     node, backend, legacy = s.groups["node"], s.groups["backend"], s.groups["legacy"]
+    cluster_sg = s.groups["cluster"]
     ingress_before, egress_before = rules_of(aws, node)
 
     # WHEN the cleanup runs
@@ -395,6 +460,7 @@ def test_node_group_loses_only_the_rules_referencing_deleted_groups(cleanup_hand
     assert references(ingress_before) == references(ingress) | {
         ("tcp", 0, 65535, backend),
         ("tcp", 30000, 32767, legacy),
+        ("tcp", 443, 443, cluster_sg),
     }
     assert [r["CidrIp"] for p in ingress for r in p["IpRanges"]] == ["10.0.0.0/16"]
     assert references(egress) == set()
@@ -515,19 +581,17 @@ def test_a_throttled_call_is_retried(cleanup_handler, aws, handler_requests):
 @pytest.mark.parametrize("request_type", ["Create", "Update"])
 def test_create_and_update_touch_nothing(cleanup_handler, aws, handler_requests, request_type):
     # GIVEN the scenario's resources
-    s = build_scenario(aws)
+    s = build_small_scenario(aws)
     before = vpc_state(aws, s.net.vpc_id)
     event = make_event(request_type, vpc_id=s.net.vpc_id)
-    if request_type == "Update":
-        event["PhysicalResourceId"] = "lb-cleanup-kept-from-create"
 
     # WHEN the framework runs on_event and is_complete
     result = cleanup_handler.on_event(event, None)
     done = cleanup_handler.is_complete(framework_merge(event, result), None)
 
-    # THEN the physical ID is stable, it is complete at once, and no request was sent
-    expected_id = "lb-cleanup-blue" if request_type == "Create" else "lb-cleanup-kept-from-create"
-    assert result == {"PhysicalResourceId": expected_id}
+    # THEN the physical ID names the scope and stays, it is complete at once, and no request
+    # was sent
+    assert result == {"PhysicalResourceId": f"lb-cleanup/{CLUSTER}/{s.net.vpc_id}"}
     assert done == {"IsComplete": True}
     assert sum(handler_requests.sent.values()) == 0
     assert vpc_state(aws, s.net.vpc_id) == before
@@ -537,7 +601,7 @@ def test_a_group_still_in_use_is_retried_on_the_next_pass(
     cleanup_handler, aws, handler_requests, caplog
 ):
     # GIVEN AWS refuses the first security group deletion (an interface still uses the group)
-    s = build_scenario(aws)
+    s = build_small_scenario(aws)
     handler_requests.fail(EC2, "DeleteSecurityGroup", "DependencyViolation", times=1)
 
     # WHEN on_event makes its first pass THEN one group is skipped, not fatally
@@ -558,20 +622,20 @@ def test_a_group_still_in_use_is_retried_on_the_next_pass(
 
 def test_a_permission_error_fails_the_resource(cleanup_handler, aws, handler_requests):
     # GIVEN the handler's role may not delete security groups
-    s = build_scenario(aws)
+    s = build_small_scenario(aws)
     handler_requests.fail(EC2, "DeleteSecurityGroup", "UnauthorizedOperation", status=403)
     event = make_event("Delete", vpc_id=s.net.vpc_id)
 
     # WHEN on_event or is_complete runs THEN it raises
-    with pytest.raises(ClientError, match="UnauthorizedOperation"):
+    with pytest.raises(cleanup_handler.CleanupError, match="UnauthorizedOperation"):
         cleanup_handler.on_event(event, None)
     event["Data"] = {"StartedAt": datetime.now(UTC).isoformat()}
-    with pytest.raises(ClientError, match="UnauthorizedOperation"):
+    with pytest.raises(cleanup_handler.CleanupError, match="UnauthorizedOperation"):
         cleanup_handler.is_complete(event, None)
 
 
 def test_past_the_deadline_the_error_names_every_remaining_resource(
-    cleanup_handler, aws, handler_requests, monkeypatch
+    cleanup_handler, aws, handler_requests, monkeypatch, caplog
 ):
     # GIVEN AWS refuses every deletion
     s = build_scenario(aws)
@@ -590,23 +654,27 @@ def test_past_the_deadline_the_error_names_every_remaining_resource(
     # WHEN it runs 26 minutes after the start THEN it raises, naming every remaining resource
     started = datetime.now(UTC) - timedelta(minutes=26)
     event["Data"]["StartedAt"] = started.isoformat(timespec="seconds")
-    with pytest.raises(cleanup_handler.CleanupTimeoutError) as raised:
+    with pytest.raises(cleanup_handler.CleanupError, match="timed out") as raised:
         cleanup_handler.is_complete(event, None)
+    # AND the log names every remaining resource and no decoy (the error message itself is
+    # capped to fit CloudFormation's response)
+    (logged,) = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     remaining = {ident for kind in KINDS for ident in s.owned[kind]} | set(s.lb_interfaces)
-    assert [i for i in remaining if i not in str(raised.value)] == []
+    assert [i for i in remaining if i not in logged] == []
     decoys = {ident for kind in KINDS for ident in s.decoys[kind]}
-    assert [i for i in decoys if i in str(raised.value)] == []
+    assert [i for i in decoys if i in logged] == []
+    assert str(raised.value) == logged or "truncated" in str(raised.value)
 
 
 def test_a_tiny_timeout_fails_on_interfaces_not_yet_released(cleanup_handler, aws, monkeypatch):
     # GIVEN a timeout of zero minutes, and load balancer interfaces AWS has not released
-    s = build_scenario(aws)
+    s = build_small_scenario(aws)
     monkeypatch.setenv("CLEANUP_TIMEOUT_MINUTES", "0")
     event = make_event("Delete", vpc_id=s.net.vpc_id)
     event = framework_merge(event, cleanup_handler.on_event(event, None))
 
     # WHEN is_complete runs THEN its error names those interfaces
-    with pytest.raises(cleanup_handler.CleanupTimeoutError, match="load balancer network") as e:
+    with pytest.raises(cleanup_handler.CleanupError, match="load balancer network") as e:
         cleanup_handler.is_complete(event, None)
     assert all(interface in str(e.value) for interface in s.lb_interfaces)
 
@@ -622,7 +690,7 @@ def test_missing_scope_is_refused_before_any_request(
     event["ResourceProperties"] = properties
 
     # WHEN on_event runs THEN it refuses without sending anything
-    with pytest.raises(ValueError, match="ClusterName and VpcId"):
+    with pytest.raises(cleanup_handler.CleanupError, match="ClusterName and VpcId"):
         cleanup_handler.on_event(event, None)
     assert sum(handler_requests.sent.values()) == 0
 
@@ -631,3 +699,260 @@ def test_handler_logs_at_info_level(cleanup_handler):
     # The Lambda runtime's root logger passes WARNING and up only; the handler's own logger
     # must let its INFO lines through.
     assert logging.getLogger(cleanup_handler.__name__).getEffectiveLevel() == logging.INFO
+
+
+# --- A Delete that is not the lab's removal --------------------------------------------------
+
+
+@pytest.mark.parametrize("step", ["on_event", "is_complete"])
+def test_a_delete_while_the_cluster_exists_deletes_nothing_and_completes(
+    cleanup_handler, aws, handler_requests, caplog, step
+):
+    # GIVEN the scenario while its cluster still exists (an update that added the resource
+    # rolled back, or the resource was replaced)
+    s = build_small_scenario(aws)
+    create_cluster(aws, s.net)
+    before = vpc_state(aws, s.net.vpc_id)
+    event = make_event("Delete", vpc_id=s.net.vpc_id)
+
+    # WHEN the framework runs on_event, then is_complete
+    event = framework_merge(event, cleanup_handler.on_event(event, None))
+    done = cleanup_handler.is_complete(event, None)
+
+    # THEN it is complete at once, asked EKS only, deleted nothing and said why
+    assert done == {"IsComplete": True}
+    assert set(handler_requests.sent) == {f"{EKS}.DescribeCluster"}
+    assert vpc_state(aws, s.net.vpc_id) == before
+    assert f"cluster {CLUSTER} exists (status ACTIVE)" in caplog.text
+    assert "deleted nothing" in caplog.text
+
+
+def test_while_the_cluster_is_being_deleted_it_waits_then_runs(
+    cleanup_handler, aws, handler_requests, monkeypatch
+):
+    # GIVEN EKS reports the cluster DELETING for the first two questions, then not at all
+    s = build_small_scenario(aws)
+    deleting = {"cluster": {"name": CLUSTER, "status": "DELETING"}}
+    handler_requests.respond(EKS, "DescribeCluster", deleting, times=2)
+    before = vpc_state(aws, s.net.vpc_id)
+    event = make_event("Delete", vpc_id=s.net.vpc_id)
+
+    # WHEN on_event and the first is_complete run THEN nothing is deleted and it waits
+    event = framework_merge(event, cleanup_handler.on_event(event, None))
+    assert cleanup_handler.is_complete(event, None) == {"IsComplete": False}
+    assert vpc_state(aws, s.net.vpc_id) == before
+
+    # WHEN EKS no longer knows the cluster THEN the cleanup runs
+    assert cleanup_handler.is_complete(event, None) == {"IsComplete": False}
+    state = vpc_state(aws, s.net.vpc_id)
+    assert not s.owned["load_balancers"] & state["load_balancers"]
+
+
+def test_a_cluster_deleting_past_the_deadline_fails_naming_it(
+    cleanup_handler, aws, handler_requests
+):
+    # GIVEN a Delete that started 26 minutes ago, the cluster still DELETING
+    s = build_small_scenario(aws)
+    handler_requests.respond(EKS, "DescribeCluster", {"cluster": {"status": "DELETING"}})
+    event = make_event("Delete", vpc_id=s.net.vpc_id)
+    started = datetime.now(UTC) - timedelta(minutes=26)
+    event["Data"] = {"StartedAt": started.isoformat(timespec="seconds")}
+
+    # WHEN is_complete runs THEN it fails, saying so
+    with pytest.raises(cleanup_handler.CleanupError, match=f"cluster {CLUSTER} is still being"):
+        cleanup_handler.is_complete(event, None)
+
+
+def test_the_eks_question_is_scoped_to_the_cluster_and_a_denial_fails(
+    cleanup_handler, aws, handler_requests
+):
+    # GIVEN the role may not describe the cluster
+    s = build_small_scenario(aws)
+    handler_requests.fail(EKS, "DescribeCluster", "AccessDeniedException", status=403)
+    before = vpc_state(aws, s.net.vpc_id)
+
+    # WHEN the Delete starts THEN it fails without deleting anything: a cluster it cannot see
+    # may be live
+    with pytest.raises(cleanup_handler.CleanupError, match="AccessDeniedException"):
+        cleanup_handler.on_event(make_event("Delete", vpc_id=s.net.vpc_id), None)
+    assert vpc_state(aws, s.net.vpc_id) == before
+
+
+# --- Updates: the scope never moves ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changed", [{"ClusterName": "renamed"}, {"VpcId": "vpc-0another"}], ids=["cluster", "vpc"]
+)
+def test_an_update_that_moves_the_scope_is_refused(cleanup_handler, aws, handler_requests, changed):
+    # GIVEN an Update whose new properties name another cluster or VPC
+    event = make_event("Update", vpc_id="vpc-0lab")
+    event["ResourceProperties"] = {**event["ResourceProperties"], **changed}
+
+    # WHEN on_event runs THEN it refuses, naming both scopes and what to do, and asks no one
+    with pytest.raises(cleanup_handler.ScopeChangeRefused) as refused:
+        cleanup_handler.on_event(event, None)
+    message = str(refused.value)
+    assert f"cluster {CLUSTER} in vpc-0lab" in message
+    assert "make destroy" in message
+    assert sum(handler_requests.sent.values()) == 0
+
+
+def test_the_rollback_of_a_refused_update_is_accepted(cleanup_handler, aws, handler_requests):
+    # GIVEN the rollback of a refused rename: the physical ID still names the old scope, and
+    # CloudFormation sends the old properties back
+    event = make_event("Update", vpc_id="vpc-0lab")
+    event["OldResourceProperties"] = {**event["ResourceProperties"], "ClusterName": "renamed"}
+
+    # WHEN on_event runs THEN the physical ID stays
+    result = cleanup_handler.on_event(event, None)
+    assert result == {"PhysicalResourceId": f"lb-cleanup/{CLUSTER}/vpc-0lab"}
+
+
+# --- Time and size budgets -------------------------------------------------------------------
+
+
+def test_a_pass_that_runs_out_of_time_returns_not_complete_and_the_next_one_finishes(
+    cleanup_handler, aws, handler_requests, context_for
+):
+    # GIVEN the scenario, on_event already run, and AWS having released the LB interfaces
+    s = build_small_scenario(aws)
+    event = make_event("Delete", vpc_id=s.net.vpc_id)
+    event = framework_merge(event, cleanup_handler.on_event(event, None))
+    handler_requests.sent.clear()
+
+    # WHEN is_complete gets time for only 3 requests
+    short = context_for(requests=3)
+    assert cleanup_handler.is_complete(event, short) == {"IsComplete": False}
+
+    # THEN it stopped before a fourth request instead of running into the Lambda's timeout
+    assert sum(handler_requests.sent.values()) == 3
+    # AND the next invocation, with time enough, finishes
+    for interface in s.lb_interfaces:
+        aws.ec2.delete_network_interface(NetworkInterfaceId=interface)
+    assert cleanup_handler.is_complete(event, context_for(requests=10_000)) == {"IsComplete": True}
+    state = vpc_state(aws, s.net.vpc_id)
+    for kind in KINDS:
+        assert not s.owned[kind] & state[kind]
+
+
+def test_on_event_out_of_time_leaves_the_work_to_is_complete(cleanup_handler, aws, context_for):
+    # GIVEN on_event with time for 2 requests only (the EKS question and one listing)
+    s = build_small_scenario(aws)
+    event = make_event("Delete", vpc_id=s.net.vpc_id)
+
+    # WHEN it runs THEN it returns normally, with no record of load balancers
+    result = cleanup_handler.on_event(event, context_for(requests=2))
+    assert set(result["Data"]) == {"StartedAt"}
+    # AND is_complete then does the work, waiting for the load balancers' interfaces
+    event = framework_merge(event, result)
+    assert cleanup_handler.is_complete(event, None) == {"IsComplete": False}
+    for interface in s.lb_interfaces:
+        aws.ec2.delete_network_interface(NetworkInterfaceId=interface)
+    assert cleanup_handler.is_complete(event, None) == {"IsComplete": True}
+
+
+def framework_failure_body(handler, event: dict, message: str) -> bytes:
+    """The response the provider framework PUTs to CloudFormation when a handler raises
+    (cfn-response.js submitResponse with safeHandler's reason = the error's stack; the stack
+    of framework.js invokeUserFunction's Error is Node's: "Error: " + message, then up to
+    Error.stackTraceLimit = 10 frames). Sizes are the largest the lab can produce."""
+    function_name = "BookinfoLab-Network-LoadBalancerCleanupIsComple-" + "A" * 16  # 64 chars
+    error_message = "\n".join([message, "", f"Logs: /aws/lambda/{function_name}", ""])
+    frames = [
+        f"    at async Runtime.handler (/var/task/framework.js:1:{12345 + i}) "
+        "[/var/runtime/node_modules/runtime/index.mjs]"
+        for i in range(10)
+    ]
+    reason = "\n".join([f"Error: {error_message}", *frames])
+    body = {
+        "Status": "FAILED",
+        "Reason": reason,
+        "StackId": "arn:aws-us-gov:cloudformation:ap-southeast-2:123456789012:stack/"
+        + "S" * 128
+        + "/01234567-89ab-cdef-0123-456789abcdef",
+        "RequestId": "01234567-89ab-cdef-0123-456789abcdef",
+        "PhysicalResourceId": event["PhysicalResourceId"],
+        "LogicalResourceId": "LoadBalancerCleanup" + "L" * 36,
+        "Data": event.get("Data"),
+    }
+    return json.dumps(body).encode()
+
+
+def test_the_largest_failure_fits_cloudformation_s_response_limit(cleanup_handler, monkeypatch):
+    # GIVEN the longest cluster name, Data with the largest record of load balancers, and a
+    # failure naming far more leftovers than fit
+    cluster = "c" * 100
+    event = make_event("Delete", cluster=cluster, vpc_id="vpc-0123456789abcdef0")
+    names = [f"k8s-default-svc{i:05d}-{'x' * 10}" for i in range(200)]
+    recorded = ""
+    for name in names:
+        candidate = f"{recorded},elbv2/{name}".lstrip(",")
+        data = {"StartedAt": "2026-11-29T10:00:00+00:00", "LoadBalancers": candidate}
+        if len(json.dumps(data)) > cleanup_handler.MAX_DATA_BYTES:
+            break
+        recorded = candidate
+    event["Data"] = {"StartedAt": "2026-11-29T10:00:00+00:00", "LoadBalancers": recorded}
+    arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/{}/0"
+    leftovers = cleanup_handler.Leftovers(
+        load_balancers=[arn.format(name) for name in names],
+        guardduty=["vpce-0123456789abcdef0", "sg-0123456789abcdef0"],
+    )
+    scope = cleanup_handler.Scope(cluster=cluster, vpc_id="vpc-0123456789abcdef0")
+    message = cleanup_handler.cap_message(cleanup_handler._timeout_message(scope, leftovers, None))
+
+    # WHEN the framework answers CloudFormation THEN the response fits in 4096 bytes
+    body = framework_failure_body(cleanup_handler, event, message)
+    assert len(body) <= 4096, len(body)
+    # AND the message says it was cut and where the rest is
+    assert message.endswith("(truncated; the full list is in the log)")
+    # AND a short message is left as it is
+    assert cleanup_handler.cap_message("short") == "short"
+
+
+def test_every_raised_error_is_capped(cleanup_handler, aws, handler_requests):
+    # GIVEN an AWS refusal with a huge message (EC2 appends an encoded authorization message)
+    s = build_small_scenario(aws)
+    huge = "Encoded authorization failure message: " + "Z" * 5000
+    handler_requests.fail(
+        EC2, "DescribeSecurityGroups", "UnauthorizedOperation", status=403, message=huge
+    )
+
+    # WHEN on_event fails THEN its message fits the budget
+    with pytest.raises(cleanup_handler.CleanupError) as raised:
+        cleanup_handler.on_event(make_event("Delete", vpc_id=s.net.vpc_id), None)
+    assert "UnauthorizedOperation" in str(raised.value)
+    assert len(json.dumps(str(raised.value))) <= cleanup_handler.MAX_MESSAGE_BYTES
+
+
+# --- What is not the lab's -------------------------------------------------------------------
+
+
+def test_guardduty_resources_are_named_not_deleted(cleanup_handler, aws, handler_requests):
+    # GIVEN GuardDuty Runtime Monitoring's endpoint and security group in the lab's VPC
+    s = build_small_scenario(aws)
+    group = create_security_group(aws, s.net, f"GuardDutyManagedSecurityGroup-{s.net.vpc_id}", {})
+    endpoint = aws.ec2.create_vpc_endpoint(
+        VpcId=s.net.vpc_id,
+        ServiceName="com.amazonaws.us-east-1.guardduty-data",
+        VpcEndpointType="Interface",
+        SubnetIds=s.net.subnets[:1],
+        SecurityGroupIds=[group],
+    )["VpcEndpoint"]["VpcEndpointId"]
+
+    # WHEN the cleanup has removed everything of the lab's THEN it fails, naming both
+    event = make_event("Delete", vpc_id=s.net.vpc_id)
+    event = framework_merge(event, cleanup_handler.on_event(event, None))
+    for interface in s.lb_interfaces:
+        aws.ec2.delete_network_interface(NetworkInterfaceId=interface)
+    with pytest.raises(cleanup_handler.CleanupError) as raised:
+        cleanup_handler.is_complete(event, None)
+    assert endpoint in str(raised.value) and group in str(raised.value)
+    assert "GuardDuty" in str(raised.value) and "make destroy" in str(raised.value)
+    # AND they are still there, while the lab's resources are gone
+    state = vpc_state(aws, s.net.vpc_id)
+    assert group in state["security_groups"]
+    endpoints = aws.ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint])["VpcEndpoints"]
+    assert endpoints and endpoints[0]["State"].lower() == "available"
+    for kind in KINDS:
+        assert not s.owned[kind] & state[kind]

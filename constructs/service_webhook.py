@@ -1,0 +1,72 @@
+"""The AWS Load Balancer Controller's Service webhook, and what must wait for it.
+
+The controller's chart registers the mutating webhook `mservice.elbv2.k8s.aws` with
+failurePolicy Fail on the creation of every Service but its own. Helm creates that webhook
+together with the controller's Deployment, so until the controller's pods are ready the API
+server rejects every new Service ("no endpoints available for service
+aws-load-balancer-webhook-service"). The controller's HelmChart waits for its pods; whatever
+may create a Service must therefore be created after that chart.
+
+`WaitForServiceWebhook`, an aspect over the cluster's stack, makes every HelmChart and
+KubernetesManifest wait for the controller, unless its construct declares with
+`creates_no_services` that it never creates a Service (and so may start earlier). A chart or
+manifest added later waits without anyone remembering to say so.
+"""
+
+from __future__ import annotations
+
+import jsii
+from aws_cdk import IAspect
+from aws_cdk import aws_eks as eks
+
+from constructs import Construct, IConstruct
+
+WEBHOOK_NAME = "mservice.elbv2.k8s.aws"
+NO_SERVICES_METADATA = "bookinfo-lab:creates-no-services"
+
+
+def creates_no_services(construct: IConstruct, evidence: str) -> None:
+    """Declare that `construct` (a HelmChart or KubernetesManifest) never creates a Service,
+    so it need not wait for the webhook; `evidence` says how that was established."""
+    construct.node.add_metadata(NO_SERVICES_METADATA, evidence)
+
+
+def no_services_evidence(construct: IConstruct) -> str | None:
+    """What `creates_no_services` recorded on `construct`, or None."""
+    for entry in construct.node.metadata:
+        if entry.type == NO_SERVICES_METADATA:
+            return str(entry.data)
+    return None
+
+
+def controller_chart(controller: eks.AlbController) -> eks.HelmChart:
+    """The HelmChart of aws-cdk-lib's AlbController (installed with wait: its pods are ready
+    when it completes)."""
+    chart = controller.node.default_child
+    if not isinstance(chart, eks.HelmChart):
+        raise LookupError(
+            f"{controller.node.path} has no HelmChart as its default child; did aws-cdk-lib "
+            "change AlbController?"
+        )
+    return chart
+
+
+@jsii.implements(IAspect)
+class WaitForServiceWebhook:
+    """Orders every HelmChart and KubernetesManifest below the visited scope after
+    `controller` (the controller's HelmChart, which waits for its pods) unless it declares
+    `creates_no_services`. `cdk_managed` are subtrees that aws-cdk-lib builds and orders
+    itself (the cluster, the AlbController): they are left alone."""
+
+    def __init__(self, controller: Construct, *, cdk_managed: tuple[IConstruct, ...] = ()):
+        self._controller = controller
+        self._skipped_paths = [c.node.path for c in (controller, *cdk_managed)]
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, (eks.HelmChart, eks.KubernetesManifest)):
+            return
+        path = node.node.path
+        if any(path == p or path.startswith(f"{p}/") for p in self._skipped_paths):
+            return
+        if no_services_evidence(node) is None:
+            node.node.add_dependency(self._controller)
