@@ -23,7 +23,7 @@ help:
 	@echo "make cfn-lint synthesize, then lint every template with .cfnlintrc.yaml"
 	@echo "make bench    time synth and tests, weigh templates, estimate the deploy critical path"
 	@echo "make deploy   deploy every stack (needs AWS credentials and a bootstrapped account)"
-	@echo "make destroy  delete every stack"
+	@echo "make destroy  delete every stack, then the lab's entries in your kubeconfig"
 	@echo "make smoke    after deploy: check what the mesh does (options: ARGS=\"--user jason\")"
 
 $(VENV_STAMP): requirements.txt requirements-dev.txt
@@ -68,8 +68,12 @@ smoke: $(VENV_STAMP)
 deploy: bootstrap
 	$(CDK) deploy --all
 
+# The kubeconfig entries are looked up while the cluster stack still exists, and removed only
+# once every stack is gone (scripts/lab_kubeconfig.py).
 destroy: bootstrap
-	$(CDK) destroy --all --force
+	@arn="$$($(VENV)/bin/python scripts/lab_kubeconfig.py arn)" && \
+	$(CDK) destroy --all --force && \
+	$(VENV)/bin/python scripts/lab_kubeconfig.py forget "$$arn"
 
 clean:
 	rm -rf cdk.out .pytest_cache

@@ -154,6 +154,13 @@ class ClusterStack(Stack):
         )
         CfnOutput(
             self,
+            "ClusterArn",
+            description="Names the kubeconfig entries the kubeconfig command adds; "
+            "make destroy removes them",
+            value=self.cluster.cluster_arn,
+        )
+        CfnOutput(
+            self,
             "KialiCommand",
             description="Run after the kubeconfig command, then open the printed local URL",
             value=(

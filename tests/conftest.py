@@ -4,6 +4,9 @@ and the cdk-nag checks on (as `cdk synth -c nag=true`)."""
 from __future__ import annotations
 
 import json
+import logging
+import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import cx_api
 from aws_cdk.assertions import Template
+from moto.server import ThreadedMotoServer
 
 from stacks.config import LabConfig
 from stacks.lab import Lab, build_lab
@@ -64,3 +68,26 @@ def cluster_template(synthesized: SynthesizedLab) -> Template:
 @pytest.fixture(scope="session")
 def network_template(synthesized: SynthesizedLab) -> Template:
     return synthesized.network
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """One moto server for the whole test session."""
+    port = _free_port()
+    # The server logs every request; that would drown the handler's lines in caplog.
+    werkzeug_logger = logging.getLogger("werkzeug")
+    werkzeug_level = werkzeug_logger.level
+    werkzeug_logger.setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+        werkzeug_logger.setLevel(werkzeug_level)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import logging
-import socket
 import sys
 import urllib.request
 from collections import Counter
@@ -23,7 +21,6 @@ from types import ModuleType
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from moto.server import ThreadedMotoServer
 
 HANDLER_PATH = (
     Path(__file__).resolve().parents[2]
@@ -47,29 +44,6 @@ class Aws:
     elbv2: object
     elb: object
     eks: object
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """One moto server for the whole test session."""
-    port = _free_port()
-    # The server logs every request; that would drown the handler's lines in caplog.
-    werkzeug_logger = logging.getLogger("werkzeug")
-    werkzeug_level = werkzeug_logger.level
-    werkzeug_logger.setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-        werkzeug_logger.setLevel(werkzeug_level)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,162 @@
+"""The lab's entries in your kubeconfig, found before `make destroy` and removed after it.
+
+`aws eks update-kubeconfig` (the KubeconfigCommand output) adds a cluster, a user and a
+context, each named by the cluster's ARN, and makes the context current. Once the lab is
+gone they point at nothing. `make destroy` runs:
+
+    arn=$(python scripts/lab_kubeconfig.py arn)         # before: while the stack still says
+    npx cdk destroy --all --force
+    python scripts/lab_kubeconfig.py forget "$arn"      # after: only if the destroy succeeded
+
+`arn` prints the cluster's ARN: the ClusterArn output of the cluster stack, or, when that
+stack is already gone, the ARN the lab's cluster has in the account and region of your AWS
+credentials (clusterName from cdk.json). It prints nothing, and says why on stderr, when
+neither can be read. `forget ARN` removes the cluster, user and context named ARN from every
+kubeconfig file kubectl reads ($KUBECONFIG, or ~/.kube/config), unsets current-context if it
+was that context, leaves every other entry as it was, and prints what it removed. A missing
+kubeconfig is no error. kubectl is not needed: the files are edited directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CLUSTER_STACK = "BookinfoLab-Cluster"
+CLUSTER_ARN_OUTPUT = "ClusterArn"
+# kubeconfig list -> the kind of entry, as kubectl names it
+SECTIONS = {"contexts": "context", "clusters": "cluster", "users": "user"}
+
+
+def kubeconfig_paths(environ: dict[str, str] | None = None) -> list[Path]:
+    """The files kubectl reads, in its order: $KUBECONFIG's list, or ~/.kube/config."""
+    environ = os.environ if environ is None else environ
+    listed = [p for p in environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    if listed:
+        return [Path(p).expanduser() for p in listed]
+    return [Path("~/.kube/config").expanduser()]
+
+
+def forget(arn: str, paths: Sequence[Path], out: TextIO) -> list[str]:
+    """Remove the entries named `arn` from `paths`; return one line per removed entry."""
+    if not arn:
+        out.write("kubeconfig: the lab's cluster ARN is unknown, so nothing was removed\n")
+        return []
+    removed = []
+    for path in paths:
+        if not path.is_file():
+            out.write(f"kubeconfig: no file {path}, nothing to remove there\n")
+            continue
+        removed += _forget_in_file(arn, path, out)
+    if not removed:
+        out.write(f"kubeconfig: no entries named {arn}\n")
+    return removed
+
+
+def _forget_in_file(arn: str, path: Path, out: TextIO) -> list[str]:
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(config, dict):
+        out.write(f"kubeconfig: {path} is not a kubeconfig, left as it is\n")
+        return []
+    removed = []
+    for section, kind in SECTIONS.items():
+        entries = config.get(section)
+        if not isinstance(entries, list):
+            continue
+        kept = [e for e in entries if not (isinstance(e, dict) and e.get("name") == arn)]
+        removed += [f"{kind} {arn}"] * (len(entries) - len(kept))
+        config[section] = kept
+    if config.get("current-context") == arn:
+        config["current-context"] = ""
+        removed.append(
+            f"current-context {arn} (now unset; pick one with kubectl config use-context)"
+        )
+    if removed:
+        _write_keeping_mode(path, config)
+        for line in removed:
+            out.write(f"kubeconfig: removed {line} from {path}\n")
+    return removed
+
+
+def _write_keeping_mode(path: Path, config: dict[str, Any]) -> None:
+    # The file holds credentials (usually mode 600); the new one gets the same mode, and
+    # replaces the old in one step so that an interruption leaves one or the other.
+    text = yaml.safe_dump(config, sort_keys=False, default_flow_style=False, width=1 << 30)
+    mode = path.stat().st_mode & 0o7777
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def lab_cluster_arn(session, cluster_name: str, err: TextIO) -> str:
+    """The cluster's ARN from the cluster stack's output, or, with the stack gone, built
+    from the caller's account, partition and region."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        stacks = session.client("cloudformation").describe_stacks(StackName=CLUSTER_STACK)
+        outputs = stacks["Stacks"][0].get("Outputs", [])
+        for output in outputs:
+            if output["OutputKey"] == CLUSTER_ARN_OUTPUT:
+                return output["OutputValue"]
+    except ClientError as error:
+        if "does not exist" not in str(error):
+            err.write(f"kubeconfig: cannot read stack {CLUSTER_STACK}: {error}\n")
+            return ""
+    except BotoCoreError as error:
+        err.write(f"kubeconfig: cannot reach AWS ({error}); the lab's cluster ARN is unknown\n")
+        return ""
+    try:
+        caller = session.client("sts").get_caller_identity()
+    except (ClientError, BotoCoreError) as error:
+        err.write(f"kubeconfig: cannot tell your AWS account ({error})\n")
+        return ""
+    partition = caller["Arn"].split(":")[1]
+    region = session.region_name
+    if not region:
+        err.write("kubeconfig: no AWS region is configured; the lab's cluster ARN is unknown\n")
+        return ""
+    return f"arn:{partition}:eks:{region}:{caller['Account']}:cluster/{cluster_name}"
+
+
+def configured_cluster_name() -> str:
+    context = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+    return context["clusterName"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("arn", help="print the lab's cluster ARN (empty if unknown)")
+    forget_parser = commands.add_parser("forget", help="remove the entries named ARN")
+    forget_parser.add_argument("arn", help="the cluster ARN (empty: remove nothing)")
+    args = parser.parse_args(argv)
+
+    if args.command == "arn":
+        import boto3
+
+        # The CDK CLI honours AWS_REGION as well as the SDK's AWS_DEFAULT_REGION and profile.
+        session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None)
+        print(lab_cluster_arn(session, configured_cluster_name(), sys.stderr))
+        return 0
+    forget(args.arn, kubeconfig_paths(), sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""`make destroy` removes the lab's kubeconfig entries, and only those."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import urllib.request
+
+import boto3
+import pytest
+import yaml
+
+from scripts.lab_kubeconfig import (
+    CLUSTER_ARN_OUTPUT,
+    CLUSTER_STACK,
+    forget,
+    kubeconfig_paths,
+    lab_cluster_arn,
+)
+from tests.conftest import PROJECT_ROOT
+
+LAB = "arn:aws:eks:eu-west-1:123456789012:cluster/bookinfo-lab"
+# Another account's cluster of the same name, and an unrelated one: both must survive.
+SAME_NAME = "arn:aws:eks:eu-west-1:210987654321:cluster/bookinfo-lab"
+OTHER = "arn:aws:eks:us-east-1:123456789012:cluster/payments"
+
+
+def entries(arn: str) -> dict[str, dict]:
+    """What `aws eks update-kubeconfig --name ... --role-arn ...` adds for `arn`."""
+    return {
+        "clusters": {
+            "name": arn,
+            "cluster": {
+                "server": f"https://{arn.rsplit('/', 1)[1]}.eks.example",
+                "certificate-authority-data": "Q0E=",
+            },
+        },
+        "contexts": {"name": arn, "context": {"cluster": arn, "user": arn}},
+        "users": {
+            "name": arn,
+            "user": {
+                "exec": {
+                    "apiVersion": "client.authentication.k8s.io/v1beta1",
+                    "command": "aws",
+                    "args": ["--region", "eu-west-1", "eks", "get-token", "--cluster-name", "x"],
+                }
+            },
+        },
+    }
+
+
+def kubeconfig(*arns: str, current: str) -> dict:
+    config = {"apiVersion": "v1", "kind": "Config", "preferences": {}}
+    for section in ("clusters", "contexts", "users"):
+        config[section] = [entries(arn)[section] for arn in arns]
+    config["current-context"] = current
+    return config
+
+
+def write(path, config) -> None:
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    path.chmod(0o600)
+
+
+def test_removes_the_labs_entries_and_keeps_every_other(tmp_path):
+    # GIVEN a kubeconfig with the lab and two other clusters, the lab's context current
+    path = tmp_path / "config"
+    write(path, kubeconfig(SAME_NAME, LAB, OTHER, current=LAB))
+    out = io.StringIO()
+
+    # WHEN the lab's entries are forgotten
+    removed = forget(LAB, [path], out)
+
+    # THEN exactly the lab's cluster, context and user are gone, current-context is unset,
+    # and everything else is as it was
+    assert yaml.safe_load(path.read_text(encoding="utf-8")) == kubeconfig(
+        SAME_NAME, OTHER, current=""
+    )
+    assert len(removed) == 4
+    for kind in ("cluster", "context", "user", "current-context"):
+        assert f"kubeconfig: removed {kind} {LAB}" in out.getvalue()
+    # AND the file still holds credentials for its owner only
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_another_current_context_stays_current(tmp_path):
+    path = tmp_path / "config"
+    write(path, kubeconfig(LAB, OTHER, current=OTHER))
+    forget(LAB, [path], io.StringIO())
+    assert yaml.safe_load(path.read_text(encoding="utf-8"))["current-context"] == OTHER
+
+
+def test_entries_in_any_file_of_kubeconfig_are_found(tmp_path):
+    # GIVEN KUBECONFIG naming a missing file, a file of another cluster, and the lab's file
+    missing, others, labs = tmp_path / "missing", tmp_path / "others", tmp_path / "labs"
+    write(others, kubeconfig(OTHER, current=OTHER))
+    write(labs, kubeconfig(LAB, current=LAB))
+    paths = kubeconfig_paths({"KUBECONFIG": os.pathsep.join(map(str, (missing, others, labs)))})
+    assert paths == [missing, others, labs]
+    out = io.StringIO()
+
+    # WHEN the lab's entries are forgotten THEN its file loses them and the others are kept
+    forget(LAB, paths, out)
+    assert yaml.safe_load(labs.read_text(encoding="utf-8")) == kubeconfig(current="")
+    assert yaml.safe_load(others.read_text(encoding="utf-8")) == kubeconfig(OTHER, current=OTHER)
+    assert f"no file {missing}" in out.getvalue()
+
+
+def test_without_a_kubeconfig_or_an_arn_it_says_so_and_succeeds(tmp_path):
+    out = io.StringIO()
+    assert forget(LAB, [tmp_path / "config"], out) == []
+    assert "no file" in out.getvalue() and f"no entries named {LAB}" in out.getvalue()
+    path = tmp_path / "config"
+    write(path, kubeconfig(LAB, current=LAB))
+    before = path.read_text(encoding="utf-8")
+    out = io.StringIO()
+    assert forget("", [path], out) == []
+    assert "ARN is unknown" in out.getvalue()
+    assert path.read_text(encoding="utf-8") == before
+
+
+def test_default_path_is_the_users_kube_config():
+    assert kubeconfig_paths({}) == [kubeconfig_paths({"KUBECONFIG": "~/.kube/config"})[0]]
+
+
+@pytest.fixture
+def aws_session(moto_endpoint, monkeypatch) -> boto3.session.Session:
+    reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(reset, timeout=10) as response:
+        assert response.status == 200
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    return boto3.session.Session(region_name="eu-west-1")
+
+
+# moto parses no WaitConditionHandle, and says so; the stack and its output are all we need.
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS.{2}CloudFormation.{2}WaitConditionHandle")
+def test_the_arn_comes_from_the_cluster_stack_while_it_exists(aws_session):
+    # GIVEN the cluster stack with its ClusterArn output
+    template = {
+        "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {CLUSTER_ARN_OUTPUT: {"Value": LAB}},
+    }
+    aws_session.client("cloudformation").create_stack(
+        StackName=CLUSTER_STACK, TemplateBody=json.dumps(template)
+    )
+    # WHEN the ARN is looked up THEN it is the output's, whatever the configured name
+    assert lab_cluster_arn(aws_session, "another-name", io.StringIO()) == LAB
+
+
+def test_with_the_stack_gone_the_arn_is_built_from_account_and_region(aws_session):
+    # moto's caller is account 123456789012 in the aws partition
+    arn = lab_cluster_arn(aws_session, "bookinfo-lab", io.StringIO())
+    assert arn == LAB
+
+
+def test_make_destroy_forgets_the_entries_only_after_the_stacks_are_gone():
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\ndestroy: bootstrap\n", 1)[1].split("\n\n", 1)[0]
+    lookup = recipe.index("lab_kubeconfig.py arn")
+    destroy = recipe.index("destroy --all --force")
+    removal = recipe.index("lab_kubeconfig.py forget")
+    assert lookup < destroy < removal
+    # `&&`: a failed destroy leaves the kubeconfig alone
+    assert recipe[destroy:removal].count("&&") == 1
+
+
+def test_the_cluster_stack_prints_the_arn_the_lookup_reads(cluster_template, synthesized):
+    assert synthesized.lab.cluster.stack_name == CLUSTER_STACK
+    output = cluster_template.find_outputs(CLUSTER_ARN_OUTPUT)[CLUSTER_ARN_OUTPUT]
+    (cluster_id,) = cluster_template.find_resources("Custom::AWSCDK-EKS-Cluster")
+    assert output["Value"] == {"Fn::GetAtt": [cluster_id, "Arn"]}
