@@ -18,7 +18,7 @@ from bench.critical_path import critical_path
 
 # type -> (create, delete)
 DURATIONS: Mapping[str, tuple[float, float]] = {
-    "Custom::AWSCDK-EKS-Cluster": (11.0, 9.0),
+    "AWS::EKS::Cluster": (11.0, 9.0),
     "AWS::EKS::Nodegroup": (3.5, 6.0),
     "AWS::EKS::AccessEntry": (0.2, 0.2),
     "Custom::AWSCDK-EKS-HelmChart": (0.5, 0.5),

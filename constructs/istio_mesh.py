@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aws_cdk import Duration
-from aws_cdk import aws_eks as eks
+from aws_cdk import aws_eks_v2 as eks
 
 from constructs import Construct
 from constructs.ingress_gateway import IngressGateway

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import aws_eks as eks
+from aws_cdk import aws_eks_v2 as eks
 
 from constructs import Construct
 

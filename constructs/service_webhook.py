@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import jsii
 from aws_cdk import IAspect
-from aws_cdk import aws_eks as eks
+from aws_cdk import aws_eks_v2 as eks
 
 from constructs import Construct, IConstruct
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Aspects, CfnOutput, Stack
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_eks as eks
+from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 
 from constructs import Construct
@@ -44,21 +44,38 @@ class ClusterStack(Stack):
             description=f"kubectl access to the {config.cluster_name} EKS cluster",
         )
 
+        # A native AWS::EKS::Cluster; access only through EKS access entries. Charts and
+        # manifests still go through the CDK's kubectl provider (the layer of this version),
+        # whose role gets its own cluster-admin access entry from aws-cdk-lib.
         self.cluster = eks.Cluster(
             self,
             "Cluster",
             cluster_name=config.cluster_name,
             version=config.kubernetes.eks_version,
-            kubectl_layer=config.kubernetes.kubectl_layer(self, "KubectlLayer"),
+            kubectl_provider_options=eks.KubectlProviderOptions(
+                kubectl_layer=config.kubernetes.kubectl_layer(self, "KubectlLayer"),
+            ),
             vpc=vpc,
             vpc_subnets=[private_subnets],
+            # Public as well as private: the lab is driven from the learner's own machine
+            # (kubectl, port-forwards) without a VPN or bastion, and every request is
+            # authenticated by IAM through an access entry. No control plane logging: EKS
+            # would write it to /aws/eks/<cluster>/cluster, a log group outside CloudFormation
+            # that never expires and outlives `make destroy`.
+            endpoint_access=eks.EndpointAccess.PUBLIC_AND_PRIVATE,
+            # Not EKS Auto Mode (aws_eks_v2's default): it would hide the node and load
+            # balancer mechanics the lab is for, and EKS, not the AWS Load Balancer Controller,
+            # would own the ingress NLB, which the destroy-time cleanup finds by the
+            # controller's tags. The lab's own managed node group is added below.
+            default_capacity_type=eks.DefaultCapacityType.NODEGROUP,
             default_capacity=0,
-            authentication_mode=eks.AuthenticationMode.API_AND_CONFIG_MAP,
-            masters_role=admin_role,
+            # No access entry for whoever ran CloudFormation: the admin role below and the
+            # kubectl provider's role are the only cluster admins.
+            bootstrap_cluster_creator_admin_permissions=False,
             output_config_command=False,
-            output_cluster_name=False,
             alb_controller=eks.AlbControllerOptions(version=LOAD_BALANCER_CONTROLLER_VERSION),
         )
+        self.admin_access = self.cluster.grant_cluster_admin("LabAdminAccess", admin_role.role_arn)
         self.nodegroup = self.cluster.add_nodegroup_capacity(
             "Nodes",
             instance_types=[ec2.InstanceType(config.node_instance_type)],

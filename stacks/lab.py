@@ -48,7 +48,7 @@ def build_lab(app: App, config: LabConfig) -> Lab:
     check_istio_config(lab)
     # Recorded on every synth (inert metadata without the checks), so the tests check the
     # same tree as `cdk synth -c nag=true`.
-    acknowledge_lab_findings(lab, cluster_name=config.cluster_name)
+    acknowledge_lab_findings(lab)
     if config.nag:
         enable_nag_checks(app)
     return lab

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_eks as eks
-from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 
 HELM_CHART = "Custom::AWSCDK-EKS-HelmChart"
@@ -79,13 +79,13 @@ def ancestors(graph: dict[str, set[str]], logical_id: str) -> set[str]:
 def stack_with_imported_cluster(stack_id: str) -> tuple[cdk.Stack, eks.ICluster]:
     """A bare stack and an imported cluster: enough to synthesize one construct cheaply."""
     stack = cdk.Stack(cdk.App(), stack_id)
-    cluster = eks.Cluster.from_cluster_attributes(
+    provider = eks.KubectlProvider.from_kubectl_provider_attributes(
         stack,
-        "Cluster",
-        cluster_name="imported",
-        kubectl_role_arn="arn:aws:iam::123456789012:role/kubectl",
-        kubectl_layer=lambda_.LayerVersion.from_layer_version_arn(
-            stack, "Layer", "arn:aws:lambda:us-east-1:123456789012:layer:kubectl:1"
-        ),
+        "KubectlProvider",
+        service_token="arn:aws:lambda:us-east-1:123456789012:function:kubectl",
+        role=iam.Role.from_role_arn(stack, "KubectlRole", "arn:aws:iam::123456789012:role/kubectl"),
+    )
+    cluster = eks.Cluster.from_cluster_attributes(
+        stack, "Cluster", cluster_name="imported", kubectl_provider=provider
     )
     return stack, cluster

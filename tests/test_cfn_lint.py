@@ -45,8 +45,10 @@ def matches(templates) -> list[Match]:
 
 
 def test_every_template_of_the_assembly_is_linted(templates, synthesized):
+    # The stacks' templates and any nested stack's (aws_eks_v2 makes none today; a nested
+    # stack added later is found below the stacks and must be linted too).
     assert templates == sorted(Path(synthesized.assembly.directory).glob("*.template.json"))
-    assert any(t.name.endswith(".nested.template.json") for t in templates)
+    assert len(templates) >= 2
 
 
 def test_templates_have_no_cfn_lint_errors_or_warnings(matches):

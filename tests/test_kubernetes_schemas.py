@@ -42,7 +42,6 @@ def test_the_check_covers_bookinfo_and_the_cdk_made_objects(core_objects):
     assert ("Deployment", "reviews-v3") in kinds
     assert ("Service", "productpage") in kinds
     assert ("ServiceAccount", "bookinfo-ratings") in kinds
-    assert ("ConfigMap", "aws-auth") in kinds
     assert ("ServiceAccount", "aws-load-balancer-controller") in kinds
 
 

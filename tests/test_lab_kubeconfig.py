@@ -173,5 +173,5 @@ def test_make_destroy_forgets_the_entries_only_after_the_stacks_are_gone():
 def test_the_cluster_stack_prints_the_arn_the_lookup_reads(cluster_template, synthesized):
     assert synthesized.lab.cluster.stack_name == CLUSTER_STACK
     output = cluster_template.find_outputs(CLUSTER_ARN_OUTPUT)[CLUSTER_ARN_OUTPUT]
-    (cluster_id,) = cluster_template.find_resources("Custom::AWSCDK-EKS-Cluster")
+    (cluster_id,) = cluster_template.find_resources("AWS::EKS::Cluster")
     assert output["Value"] == {"Fn::GetAtt": [cluster_id, "Arn"]}

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_eks as eks
+from aws_cdk import aws_eks_v2 as eks
 
 from bench.critical_path import dependencies
 from constructs import Construct, IConstruct
