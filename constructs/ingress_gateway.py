@@ -35,6 +35,12 @@ def _frozen(mapping: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(mapping))
 
 
+def _frozen_resources(
+    resources: Mapping[str, Mapping[str, str]],
+) -> Mapping[str, Mapping[str, str]]:
+    return MappingProxyType({kind: _frozen(amounts) for kind, amounts in resources.items()})
+
+
 @dataclass(frozen=True)
 class IngressGateway:
     """The istio/gateway release fronted by an internet-facing NLB.
@@ -53,6 +59,10 @@ class IngressGateway:
     readiness_path: str = "/healthz/ready"
     http_port: ServicePort = ServicePort("http2", 80, 80)
     https_port: ServicePort = ServicePort("https", 443, 443)
+    # The chart's default requests, named here because the capacity check adds them up.
+    resources: Mapping[str, Mapping[str, str]] = field(
+        default_factory=lambda: _frozen_resources({"requests": {"cpu": "100m", "memory": "128Mi"}})
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", _frozen(self.labels))
@@ -97,6 +107,7 @@ class IngressGateway:
         """Values for the istio/gateway Helm chart."""
         return {
             "labels": dict(self.labels),
+            "resources": {kind: dict(amounts) for kind, amounts in self.resources.items()},
             "service": {
                 "type": "LoadBalancer",
                 "ports": [port.to_service_port() for port in self.service_ports],

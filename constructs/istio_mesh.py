@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_eks_v2 as eks
 
 from constructs import Construct
+from constructs.capacity import Pods, Requests
 from constructs.ingress_gateway import IngressGateway
 from constructs.service_webhook import creates_no_services
+from constructs.telemetry import TracingBackend
 
 ISTIO_CHART_REPOSITORY = "https://blob.istio.io/istio-release/charts"
 ISTIO_SYSTEM_NAMESPACE = "istio-system"
+
+# istiod's chart asks for 500m CPU and 2 GiB by default, sized for production meshes; a lab
+# with one app needs a fraction. The sidecar's requests are the chart's default, named here
+# because the capacity check adds them up for every injected pod.
+ISTIOD_RESOURCES = {"requests": {"cpu": "100m", "memory": "512Mi"}}
+SIDECAR_RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}}
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,8 @@ class IstioMeshProps:
         created after it (its webhook must see the Service) and deleted before it (so it
         removes the NLB).
     gateway: the ingress gateway description; defaults to the Istio docs' layout.
+    tracing: the tracing backend istiod's proxies send spans to, or None for no tracing.
+    tracing_sampling: the percentage of requests traced (with a backend).
     istiod_timeout: how long to wait for istiod to become ready.
     gateway_timeout: how long to wait for the gateway to become ready (and, on delete, for
         its Service and NLB to be gone).
@@ -33,6 +44,8 @@ class IstioMeshProps:
     istio_version: str
     load_balancer_controller: Construct
     gateway: IngressGateway = field(default_factory=IngressGateway)
+    tracing: TracingBackend | None = None
+    tracing_sampling: float = 100.0
     istiod_timeout: Duration = field(default_factory=lambda: Duration.minutes(10))
     gateway_timeout: Duration = field(default_factory=lambda: Duration.minutes(10))
 
@@ -47,6 +60,13 @@ class IstioMesh(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: IstioMeshProps) -> None:
         super().__init__(scope, construct_id)
         self.gateway = props.gateway
+        # What every injected pod asks for on top of its own containers.
+        self.sidecar_requests = Requests.of(SIDECAR_RESOURCES)
+        # The gateway's autoscaler starts with one replica.
+        self.pods = (
+            Pods("istiod", Requests.of(ISTIOD_RESOURCES)),
+            Pods(props.gateway.release, Requests.of(props.gateway.resources)),
+        )
 
         def istio_chart(chart_id: str, chart: str, **options) -> eks.HelmChart:
             return eks.HelmChart(
@@ -82,10 +102,23 @@ class IstioMesh(Construct):
             "istiod",
             release="istiod",
             namespace=ISTIO_SYSTEM_NAMESPACE,
+            values=istiod_values(props.tracing),
             wait=True,
             timeout=props.istiod_timeout,
         )
         self.istiod.node.add_dependency(self.base)
+
+        # Mesh-wide: every proxy traces this share of requests into the backend. A
+        # Telemetry resource needs Istio's CRDs and validating webhook, so istiod first.
+        self.telemetry: eks.KubernetesManifest | None = None
+        if props.tracing is not None:
+            self.telemetry = eks.KubernetesManifest(
+                self,
+                "Telemetry",
+                cluster=props.cluster,
+                manifest=[props.tracing.telemetry(props.tracing_sampling)],
+            )
+            self.telemetry.node.add_dependency(self.istiod)
 
         # wait: on delete, `helm uninstall --wait` returns only once the Service is gone,
         # i.e. once the load balancer controller has removed the NLB behind its finalizer;
@@ -101,3 +134,17 @@ class IstioMesh(Construct):
         )
         self.gateway_chart.node.add_dependency(self.istiod)
         self.gateway_chart.node.add_dependency(props.load_balancer_controller)
+
+
+def istiod_values(tracing: TracingBackend | None) -> dict[str, Any]:
+    """istiod's chart values: modest requests, and the tracing extension provider."""
+    values: dict[str, Any] = {
+        "resources": ISTIOD_RESOURCES,
+        "global": {"proxy": {"resources": SIDECAR_RESOURCES}},
+    }
+    if tracing is not None:
+        values["meshConfig"] = {
+            "enableTracing": True,
+            "extensionProviders": [tracing.extension_provider()],
+        }
+    return values

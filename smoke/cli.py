@@ -18,6 +18,7 @@ from typing import TextIO
 from smoke.client import BookinfoClient, LoginError, Sample
 from smoke.expectations import ANONYMOUS, EXPECTATIONS, SCENARIO_NAMES
 from smoke.report import FROM_CDK_JSON, FROM_DEFAULT, FROM_OPTION, Report
+from smoke.traces import APIS, PortForward, TracesError, check_traces, expected_services
 from smoke.verdict import judge
 
 EXIT_PASS, EXIT_MISMATCH, EXIT_SETUP = 0, 1, 2
@@ -34,6 +35,8 @@ DEFAULT_SCENARIO = "round-robin"
 DEFAULT_REQUESTS = 30
 MAX_REQUESTS = 10_000
 DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_TRACES_WAIT_S = 30.0
+DEFAULT_TRACING = "jaeger"
 
 
 class SetupError(Exception):
@@ -106,6 +109,31 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="limit for each request (default: %(default)s)",
     )
+    parser.add_argument(
+        "--traces",
+        action="store_true",
+        help=(
+            "then ask the tracing backend (through a kubectl port-forward) which services the "
+            "traces through productpage passed, and require productpage, details, reviews and "
+            "(where the scenario calls it) ratings"
+        ),
+    )
+    parser.add_argument(
+        "--tracing",
+        choices=sorted(APIS),
+        help=f"tracing backend the lab runs (default: cdk.json's context, else {DEFAULT_TRACING})",
+    )
+    parser.add_argument(
+        "--tracing-url",
+        help="the backend's HTTP API at this URL instead of a port-forward, e.g. http://localhost:16686",
+    )
+    parser.add_argument(
+        "--traces-wait",
+        type=_positive_float,
+        default=DEFAULT_TRACES_WAIT_S,
+        metavar="SECONDS",
+        help="how long to wait for the spans to arrive (default: %(default)s)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
         "--progress",
@@ -159,8 +187,33 @@ def _run(args: argparse.Namespace) -> int:
             raise SetupError(str(problem)) from None
     promise = expectation.for_user(args.user)
 
+    tracing_api = None
+    if args.traces:
+        backend = args.tracing or deployed_tracing()
+        if backend not in APIS:
+            raise SetupError(
+                f"the lab's tracing is {backend!r} (cdk.json), so there are no traces to check; "
+                f"pass --tracing {' or '.join(sorted(APIS))} if you deployed with one"
+            )
+        tracing_api = APIS[backend]
+
     show_progress = args.progress or sys.stderr.isatty()
     samples = collect(client, args.requests, progress=sys.stderr if show_progress else None)
+    traces = None
+    if tracing_api is not None:
+        expected = expected_services(promise)
+        try:
+            if args.tracing_url:
+                traces = check_traces(
+                    tracing_api, args.tracing_url.rstrip("/"), expected, wait_s=args.traces_wait
+                )
+            else:
+                with PortForward(tracing_api) as forward:
+                    traces = check_traces(
+                        tracing_api, forward.base_url, expected, wait_s=args.traces_wait
+                    )
+        except TracesError as problem:
+            raise SetupError(str(problem)) from None
     report = Report(
         url=url,
         scenario=scenario,
@@ -169,9 +222,10 @@ def _run(args: argparse.Namespace) -> int:
         user=args.user or ANONYMOUS,
         promise=promise,
         verdict=judge(promise, samples),
+        traces=traces,
     )
     print(report.json() if args.json else report.text())
-    return EXIT_PASS if report.verdict.passed else EXIT_MISMATCH
+    return EXIT_PASS if report.passed else EXIT_MISMATCH
 
 
 def collect(client: BookinfoClient, requests: int, *, progress: TextIO | None) -> list[Sample]:
@@ -211,20 +265,29 @@ class ProgressBar:
 
 def deployed_scenario() -> tuple[str, str]:
     """The scenario in cdk.json's context, which a deployment uses unless given -c."""
-    try:
-        text = CDK_JSON.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return DEFAULT_SCENARIO, FROM_DEFAULT
-    except OSError as exc:
-        raise SetupError(f"cannot read {CDK_JSON}: {exc.strerror}; pass --scenario") from None
-    try:
-        context = json.loads(text).get("context", {})
-        scenario = context.get("scenario")
-    except (ValueError, AttributeError):
-        raise SetupError(f"{CDK_JSON} is not a CDK settings file; pass --scenario") from None
+    scenario = _cdk_json_context("scenario", "--scenario")
     if scenario is None:
         return DEFAULT_SCENARIO, FROM_DEFAULT
     return str(scenario), FROM_CDK_JSON
+
+
+def deployed_tracing() -> str:
+    """The tracing backend in cdk.json's context, which a deployment uses unless given -c."""
+    tracing = _cdk_json_context("tracing", "--tracing")
+    return DEFAULT_TRACING if tracing is None else str(tracing)
+
+
+def _cdk_json_context(key: str, option: str) -> object:
+    try:
+        text = CDK_JSON.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SetupError(f"cannot read {CDK_JSON}: {exc.strerror}; pass {option}") from None
+    try:
+        return json.loads(text).get("context", {}).get(key)
+    except (ValueError, AttributeError):
+        raise SetupError(f"{CDK_JSON} is not a CDK settings file; pass {option}") from None
 
 
 def url_from_stack(stack: str) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from smoke.expectations import Promise
+from smoke.traces import TraceCheck
 from smoke.verdict import Verdict, distribution, percent
 
 # How the scenario was chosen, for the report and the hint on failure.
@@ -24,10 +25,20 @@ class Report:
     user: str
     promise: Promise
     verdict: Verdict
+    traces: TraceCheck | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict.passed and (self.traces is None or self.traces.passed)
 
     def headline(self) -> str:
         verdict = self.verdict
         observed = distribution({c.outcome: c.observed for c in verdict.checks})
+        if verdict.passed and not self.passed:
+            return (
+                f"FAIL: the {self.traces.backend} traces through productpage miss "
+                f"{', '.join(self.traces.missing)}"
+            )
         if verdict.passed:
             return f"PASS: {self.scenario} as {self.user}: {observed}"
         expected = distribution(self.promise.shares)
@@ -64,7 +75,19 @@ class Report:
             f"p99 {latency.p99_ms:.0f} ms, max {latency.max_ms:.0f} ms"
         )
         lines.extend(f"note: {note}" for note in verdict.notes)
+        if self.traces is not None:
+            traces = self.traces
+            lines.append(
+                f"traces ({traces.backend}): seen {', '.join(traces.seen) or 'none'}; "
+                f"expected {', '.join(traces.expected)}"
+            )
         lines += ["", self.headline()]
+        if self.traces is not None and not self.traces.passed:
+            lines.append(
+                f"  after {self.traces.waited_s:.0f} s no trace had passed through "
+                f"{', '.join(self.traces.missing)}; with tracingSampling below 100 send more "
+                "requests (-n), and check the Telemetry resource mesh-default in istio-system"
+            )
         if not verdict.passed:
             lines.extend(f"  {problem}" for problem in verdict.problems)
             lines.append(f"  the scenario: {self.promise.why}")
@@ -85,7 +108,7 @@ class Report:
             "task": self.task,
             "user": self.user,
             "requests": verdict.requests,
-            "passed": verdict.passed,
+            "passed": self.passed,
             "outcomes": {
                 check.outcome: {
                     "count": check.count,
@@ -104,6 +127,15 @@ class Report:
             },
             "problems": list(verdict.problems),
             "notes": list(verdict.notes),
+            "traces": None
+            if self.traces is None
+            else {
+                "backend": self.traces.backend,
+                "expected": list(self.traces.expected),
+                "seen": list(self.traces.seen),
+                "missing": list(self.traces.missing),
+                "passed": self.traces.passed,
+            },
         }
 
     def json(self) -> str:

@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 from constructs.bookinfo import Bookinfo, BookinfoProps
 from constructs.bookinfo_routing import BookinfoRouting, BookinfoRoutingProps
+from constructs.capacity import EKS_SYSTEM_PODS, Pods, Requests, pods_of_manifest
 from constructs.ingress_gateway import IngressGateway
 from constructs.istio_mesh import IstioMesh, IstioMeshProps
 from constructs.observability import Observability, ObservabilityProps
@@ -17,6 +18,10 @@ from constructs.service_webhook import WaitForServiceWebhook, controller_chart
 from stacks.config import LabConfig
 
 LOAD_BALANCER_CONTROLLER_VERSION = eks.AlbControllerVersion.V3_2_2
+# The controller's chart sets no requests; these make its two replicas count in the
+# capacity check (it needs about 50 MiB each in a cluster this size).
+LOAD_BALANCER_CONTROLLER_REPLICAS = 2
+LOAD_BALANCER_CONTROLLER_RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}}
 BOOKINFO_PATH = "/productpage"
 
 
@@ -73,7 +78,13 @@ class ClusterStack(Stack):
             # kubectl provider's role are the only cluster admins.
             bootstrap_cluster_creator_admin_permissions=False,
             output_config_command=False,
-            alb_controller=eks.AlbControllerOptions(version=LOAD_BALANCER_CONTROLLER_VERSION),
+            alb_controller=eks.AlbControllerOptions(
+                version=LOAD_BALANCER_CONTROLLER_VERSION,
+                additional_helm_chart_values={
+                    "replicaCount": LOAD_BALANCER_CONTROLLER_REPLICAS,
+                    "resources": LOAD_BALANCER_CONTROLLER_RESOURCES,
+                },
+            ),
         )
         self.admin_access = self.cluster.grant_cluster_admin("LabAdminAccess", admin_role.role_arn)
         self.nodegroup = self.cluster.add_nodegroup_capacity(
@@ -104,13 +115,21 @@ class ClusterStack(Stack):
                 istio_version=config.istio_version,
                 load_balancer_controller=load_balancer_controller,
                 gateway=IngressGateway(),
+                tracing=config.tracing_backend,
+                tracing_sampling=config.tracing_sampling,
             ),
         )
         # istiod's chart waits for its pod, which needs nodes to run on.
         self.mesh.istiod.node.add_dependency(self.nodegroup)
 
         self.observability = Observability(
-            self, "Observability", props=ObservabilityProps(cluster=self.cluster)
+            self,
+            "Observability",
+            props=ObservabilityProps(
+                cluster=self.cluster,
+                istio_version=config.istio_version,
+                tracing=config.tracing_backend,
+            ),
         )
 
         self.bookinfo = Bookinfo(
@@ -135,6 +154,21 @@ class ClusterStack(Stack):
         )
 
         self._add_outputs(config, admin_role)
+
+    @property
+    def pods(self) -> tuple[Pods, ...]:
+        """Every pod the lab runs on the nodes, with its requests (sidecars included)."""
+        return (
+            *EKS_SYSTEM_PODS,
+            Pods(
+                "aws-load-balancer-controller",
+                Requests.of(LOAD_BALANCER_CONTROLLER_RESOURCES),
+                count=LOAD_BALANCER_CONTROLLER_REPLICAS,
+            ),
+            *self.mesh.pods,
+            *self.observability.pods,
+            *pods_of_manifest(self.bookinfo.objects, sidecar=self.mesh.sidecar_requests),
+        )
 
     @property
     def applied_objects(self) -> list[dict]:
@@ -180,8 +214,19 @@ class ClusterStack(Stack):
             self,
             "KialiCommand",
             description="Run after the kubeconfig command, then open the printed local URL",
-            value=(
-                f"{self.observability.kiali_port_forward_command}"
-                f"  # then open {self.observability.kiali_local_url}"
-            ),
+            value=self.observability.kiali_command,
         )
+        CfnOutput(
+            self,
+            "GrafanaCommand",
+            description="Run after the kubeconfig command, then open the printed local URL",
+            value=self.observability.grafana_command,
+        )
+        tracing_command = self.observability.tracing_command
+        if tracing_command is not None:
+            CfnOutput(
+                self,
+                "TracingCommand",
+                description="Run after the kubeconfig command, then open the tracing UI",
+                value=tracing_command,
+            )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from aws_cdk.lambda_layer_kubectl_v35 import KubectlV35Layer
 from aws_cdk.lambda_layer_kubectl_v36 import KubectlV36Layer
 
 from constructs.bookinfo_routing import scenario_names
+from constructs.telemetry import TRACING_BACKENDS, TracingBackend
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ DEFAULTS: Mapping[str, Any] = {
     "nodeInstanceType": "m5.large",
     "nodeCount": 2,
     "nodeCapacityType": "ON_DEMAND",
+    "tracing": "jaeger",
+    "tracingSampling": 100,
     "nag": False,
 }
 
@@ -92,11 +96,18 @@ class LabConfig:
     node_instance_type: str
     node_count: int
     node_capacity_type: str
+    tracing: str
+    tracing_sampling: float
     nag: bool
 
     @property
     def kubernetes(self) -> KubernetesRelease:
         return SUPPORTED_KUBERNETES[self.kubernetes_version]
+
+    @property
+    def tracing_backend(self) -> TracingBackend | None:
+        """The tracing backend to deploy; None for `tracing=none`."""
+        return TRACING_BACKENDS[self.tracing]
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> LabConfig:
@@ -180,6 +191,20 @@ class LabConfig:
             f"expected one of {', '.join(CAPACITY_TYPES)}",
         )
 
+        check(
+            "tracing",
+            values["tracing"] in TRACING_BACKENDS,
+            f"valid tracing backends are {', '.join(TRACING_BACKENDS)}",
+        )
+
+        values["tracingSampling"] = _as_number(values["tracingSampling"])
+        sampling = values["tracingSampling"]
+        check(
+            "tracingSampling",
+            type(sampling) in (int, float) and 0 <= sampling <= 100,
+            "expected a sampling percentage from 0 to 100",
+        )
+
         values["nag"] = _as_bool(values["nag"])
         check("nag", isinstance(values["nag"], bool), "expected true or false")
 
@@ -196,6 +221,8 @@ class LabConfig:
             node_instance_type=instance_type,
             node_count=values["nodeCount"],
             node_capacity_type=values["nodeCapacityType"],
+            tracing=values["tracing"],
+            tracing_sampling=float(values["tracingSampling"]),
             nag=values["nag"],
         )
 
@@ -225,6 +252,17 @@ def _as_int(value: Any) -> Any:
         return value
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
+    return value
+
+
+def _as_number(value: Any) -> Any:
+    """`-c tracingSampling=12.5` arrives as the string "12.5"; cdk.json gives a number."""
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return number if math.isfinite(number) else value
     return value
 
 

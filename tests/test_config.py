@@ -38,8 +38,19 @@ def test_defaults_parse():
 
 
 def test_numbers_given_on_the_command_line_arrive_as_strings_and_parse():
-    config = LabConfig.from_context({"nodeCount": "3", "natGateways": "2"})
-    assert (config.node_count, config.nat_gateways) == (3, 2)
+    config = LabConfig.from_context(
+        {"nodeCount": "3", "natGateways": "2", "tracingSampling": "12.5"}
+    )
+    assert (config.node_count, config.nat_gateways, config.tracing_sampling) == (3, 2, 12.5)
+
+
+@pytest.mark.parametrize(("name", "backend"), [("jaeger", "jaeger"), ("zipkin", "zipkin")])
+def test_the_tracing_key_picks_the_backend(name, backend):
+    assert LabConfig.from_context({"tracing": name}).tracing_backend.name == backend
+
+
+def test_tracing_none_deploys_no_backend():
+    assert LabConfig.from_context({"tracing": "none"}).tracing_backend is None
 
 
 @pytest.mark.parametrize("version", sorted(SUPPORTED_KUBERNETES))
@@ -70,6 +81,12 @@ def test_every_supported_kubernetes_version_parses(version):
         ("nodeCount", 2.5, "expected a whole number from 1 to 10"),
         ("kubernetesVersion", 1.35, "supported versions are 1.35, 1.36"),
         ("nag", "maybe", "expected true or false"),
+        ("tracing", "skywalking", "valid tracing backends are jaeger, zipkin, none"),
+        ("tracingSampling", 101, "expected a sampling percentage from 0 to 100"),
+        ("tracingSampling", -1, "expected a sampling percentage from 0 to 100"),
+        ("tracingSampling", "lots", "expected a sampling percentage from 0 to 100"),
+        ("tracingSampling", True, "expected a sampling percentage from 0 to 100"),
+        ("tracingSampling", "nan", "expected a sampling percentage from 0 to 100"),
     ],
 )
 def test_a_bad_value_yields_one_line_naming_key_value_and_expectation(key, value, expected):

@@ -1,6 +1,74 @@
-"""Prometheus and Kiali: pinned charts, ClusterIP only, not waiting on the gateway."""
+"""Observability: Prometheus, Grafana with Istio's dashboards, the tracing backend wired into
+istiod and the Telemetry API, and Kiali linked to all of them; pinned, ClusterIP only, never
+waiting on the gateway."""
 
-from tests.template_queries import chart_values, depends_on, helm_chart
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from aws_cdk.assertions import Template
+
+from bench.critical_path import dependencies
+from constructs.istio_mesh import istiod_values
+from constructs.observability import (
+    ISTIO_DASHBOARDS,
+    Observability,
+    ObservabilityProps,
+    kiali_values,
+)
+from constructs.telemetry import JAEGER, PROMETHEUS_DATASOURCE, TRACING_BACKENDS, ZIPKIN
+from tests.template_queries import (
+    MANIFEST,
+    ancestors,
+    chart_values,
+    depends_on,
+    helm_chart,
+    manifest_objects,
+    manifest_with,
+    stack_with_imported_cluster,
+)
+
+NAMESPACE = "istio-system"
+
+
+def services_of(objects) -> dict[tuple[str, str], set[int]]:
+    """(name, namespace) -> ports of every Service among `objects`."""
+    return {
+        (o["metadata"]["name"], o["metadata"]["namespace"]): {p["port"] for p in o["spec"]["ports"]}
+        for o in objects
+        if o["kind"] == "Service"
+    }
+
+
+def in_cluster_target(url: str) -> tuple[str, str, int]:
+    """(service, namespace, port) a cluster-internal URL points at."""
+    parts = urlsplit(url)
+    match = re.fullmatch(r"([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local", parts.hostname)
+    assert match, f"{url} is not a full in-cluster service name"
+    return match[1], match[2], parts.port
+
+
+@pytest.fixture(scope="module")
+def tracing_manifest(cluster_template):
+    _, resource = manifest_with(cluster_template, "Deployment", JAEGER.name)
+    return manifest_objects(resource)
+
+
+@pytest.fixture(scope="module")
+def lab_services(cluster_template, tracing_manifest) -> dict[tuple[str, str], set[int]]:
+    """Every Service the lab creates that a URL may name: the tracing backend's (rendered
+    objects) and the charts' (named by the values that configure them)."""
+    services = services_of(tracing_manifest)
+    prometheus = chart_values(helm_chart(cluster_template, "prometheus")[1])["server"]
+    services[(prometheus["fullnameOverride"], NAMESPACE)] = {prometheus["service"]["servicePort"]}
+    _, grafana = helm_chart(cluster_template, "grafana")
+    # The Grafana chart names its Service after the release (which contains "grafana").
+    release = grafana["Properties"]["Release"]
+    assert "grafana" in release
+    services[(release, NAMESPACE)] = {chart_values(grafana)["service"]["port"]}
+    return services
 
 
 def test_prometheus_is_a_lone_server_without_a_volume(cluster_template):
@@ -10,7 +78,7 @@ def test_prometheus_is_a_lone_server_without_a_volume(cluster_template):
     assert (props["Chart"], props["Version"], props["Namespace"]) == (
         "prometheus",
         "28.13.0",
-        "istio-system",
+        NAMESPACE,
     )
     values = chart_values(chart)
     for component in (
@@ -23,36 +91,193 @@ def test_prometheus_is_a_lone_server_without_a_volume(cluster_template):
     server = values["server"]
     assert server["persistentVolume"] == {"enabled": False}
     assert server["service"]["type"] == "ClusterIP"
+    assert server["podLabels"] == {"sidecar.istio.io/inject": "false"}
 
 
-def test_kiali_is_anonymous_clusterip_and_reads_that_prometheus(cluster_template):
+def test_grafana_is_the_maintained_chart_pinned_clusterip_anonymous_viewer(cluster_template):
+    _, chart = helm_chart(cluster_template, "grafana")
+    props = chart["Properties"]
+    assert props["Repository"] == "https://grafana-community.github.io/helm-charts"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", props["Version"])
+    assert (props["Chart"], props["Namespace"]) == ("grafana", NAMESPACE)
+    values = chart_values(chart)
+    assert values["service"]["type"] == "ClusterIP"
+    assert values["podLabels"] == {"sidecar.istio.io/inject": "false"}
+    assert values["grafana.ini"]["auth.anonymous"] == {"enabled": True, "org_role": "Viewer"}
+
+
+def test_grafanas_one_datasource_is_the_labs_prometheus(cluster_template, lab_services):
+    values = chart_values(helm_chart(cluster_template, "grafana")[1])
+    (datasource,) = values["datasources"]["datasources.yaml"]["datasources"]
+    assert (datasource["name"], datasource["type"]) == (PROMETHEUS_DATASOURCE, "prometheus")
+    # Istio's dashboards select the default Prometheus data source.
+    assert datasource["isDefault"] is True
+    service, namespace, port = in_cluster_target(datasource["url"])
+    assert (service, namespace) in lab_services and port in lab_services[(service, namespace)]
+
+
+def test_istios_dashboards_come_from_the_deployed_istio_release(cluster_template, synthesized):
+    values = chart_values(helm_chart(cluster_template, "grafana")[1])
+    (provider,) = values["dashboardProviders"]["dashboardproviders.yaml"]["providers"]
+    dashboards = values["dashboards"][provider["name"]]
+    assert set(dashboards) == set(ISTIO_DASHBOARDS)
+    version = synthesized.config.istio_version
+    for name, source in dashboards.items():
+        # A url, never a gnetId: the chart would fetch revision 1 of a gnetId silently.
+        assert set(source) == {"url"}, name
+        assert source["url"] == (
+            f"https://raw.githubusercontent.com/istio/istio/{version}/manifests/addons/"
+            f"dashboards/{ISTIO_DASHBOARDS[name]}"
+        )
+
+
+def test_kiali_is_the_release_istio_bundles_anonymous_and_clusterip(cluster_template):
     _, chart = helm_chart(cluster_template, "kiali")
     props = chart["Properties"]
     assert props["Repository"] == "https://kiali.org/helm-charts"
     assert (props["Chart"], props["Version"], props["Namespace"]) == (
         "kiali-server",
-        "2.29.0",
-        "istio-system",
+        "2.31.0",
+        NAMESPACE,
     )
     values = chart_values(chart)
     assert values["auth"] == {"strategy": "anonymous"}
-    assert values["deployment"]["service_type"] == "ClusterIP"
-    assert values["deployment"]["ingress_enabled"] is False
+    deployment = values["deployment"]
+    assert deployment["service_type"] == "ClusterIP"
+    # The key the chart reads (deployment.ingress.enabled), not the one it ignores.
+    assert deployment["ingress"] == {"enabled": False}
+    assert "ingress_enabled" not in deployment
 
-    _, prometheus = helm_chart(cluster_template, "prometheus")
-    server = chart_values(prometheus)["server"]
-    expected_url = (
-        f"http://{server['fullnameOverride']}.istio-system.svc.cluster.local:"
-        f"{server['service']['servicePort']}"
+
+def test_kialis_urls_point_at_services_the_lab_creates(cluster_template, lab_services):
+    external = chart_values(helm_chart(cluster_template, "kiali")[1])["external_services"]
+    urls = [
+        external["prometheus"]["url"],
+        external["grafana"]["internal_url"],
+        external["tracing"]["internal_url"],
+    ]
+    for url in urls:
+        service, namespace, port = in_cluster_target(url)
+        assert port in lab_services.get((service, namespace), set()), url
+    assert external["tracing"]["provider"] == JAEGER.name
+
+
+def test_kialis_links_are_the_urls_the_outputs_print(cluster_template):
+    external = chart_values(helm_chart(cluster_template, "kiali")[1])["external_services"]
+    outputs = cluster_template.find_outputs("*")
+    assert outputs["GrafanaCommand"]["Value"].endswith(external["grafana"]["external_url"])
+    assert outputs["TracingCommand"]["Value"].endswith(external["tracing"]["external_url"])
+
+
+def test_istiod_sends_spans_to_a_service_and_port_the_backend_creates(
+    cluster_template, tracing_manifest
+):
+    values = chart_values(helm_chart(cluster_template, "istiod")[1])
+    mesh = values["meshConfig"]
+    assert mesh["enableTracing"] is True
+    (provider,) = mesh["extensionProviders"]
+    collector = provider["opentelemetry"]
+    service, namespace, _ = in_cluster_target(f"http://{collector['service']}")
+    assert collector["port"] in services_of(tracing_manifest)[(service, namespace)]
+
+
+def test_the_telemetry_resource_selects_the_provider_istiod_defines(cluster_template, synthesized):
+    istiod_id, istiod = helm_chart(cluster_template, "istiod")
+    (provider,) = chart_values(istiod)["meshConfig"]["extensionProviders"]
+    telemetry_id, resource = manifest_with(cluster_template, "Telemetry", "mesh-default")
+    (telemetry,) = manifest_objects(resource)
+    assert telemetry["apiVersion"] == "telemetry.istio.io/v1"
+    assert telemetry["metadata"]["namespace"] == NAMESPACE  # mesh-wide: the root namespace
+    (tracing,) = telemetry["spec"]["tracing"]
+    assert tracing["providers"] == [{"name": provider["name"]}]
+    assert tracing["randomSamplingPercentage"] == synthesized.config.tracing_sampling == 100
+    # Istio's CRDs and its validating webhook come first.
+    assert istiod_id in ancestors(dependencies(cluster_template.to_json()), telemetry_id)
+
+
+def test_the_tracing_backend_is_pinned_in_memory_and_not_injected(tracing_manifest):
+    (deployment,) = [o for o in tracing_manifest if o["kind"] == "Deployment"]
+    assert deployment["metadata"]["namespace"] == NAMESPACE
+    template = deployment["spec"]["template"]
+    assert template["metadata"]["labels"]["sidecar.istio.io/inject"] == "false"
+    (container,) = template["spec"]["containers"]
+    image, tag = container["image"].rsplit(":", 1)
+    assert image == "docker.io/jaegertracing/jaeger" and re.fullmatch(r"\d+\.\d+\.\d+", tag)
+    # No --config: Jaeger's all-in-one configuration, memory storage.
+    assert "args" not in container and "volumeMounts" not in container
+    assert {s["spec"]["type"] for s in tracing_manifest if s["kind"] == "Service"} == {"ClusterIP"}
+
+
+def test_the_tracing_output_forwards_to_the_backends_ui(cluster_template, tracing_manifest):
+    command = cluster_template.find_outputs("TracingCommand")["TracingCommand"]["Value"]
+    match = re.match(
+        r"kubectl port-forward -n (\S+) svc/(\S+) (\d+):(\d+)  # then open (\S+)", command
     )
-    assert values["external_services"]["prometheus"]["url"] == expected_url
+    namespace, service, local, remote, url = match.groups()
+    assert int(remote) in services_of(tracing_manifest)[(service, namespace)]
+    assert url == f"http://localhost:{local}"
+
+
+def test_grafana_output_is_a_port_forward_command(cluster_template):
+    output = cluster_template.find_outputs("GrafanaCommand")["GrafanaCommand"]["Value"]
+    assert output == (
+        "kubectl port-forward -n istio-system svc/grafana 3000:3000"
+        "  # then open http://localhost:3000"
+    )
 
 
 def test_observability_does_not_wait_for_the_gateway_or_istio(cluster_template):
     gateway_id, _ = helm_chart(cluster_template, "istio-ingress")
     istiod_id, _ = helm_chart(cluster_template, "istiod")
-    prometheus_id, prometheus = helm_chart(cluster_template, "prometheus")
+    graph = dependencies(cluster_template.to_json())
+    waiting = [helm_chart(cluster_template, r)[0] for r in ("prometheus", "grafana", "kiali")]
+    tracing_id, _ = manifest_with(cluster_template, "Deployment", JAEGER.name)
+    for logical_id in (*waiting, tracing_id):
+        assert not {gateway_id, istiod_id} & ancestors(graph, logical_id), logical_id
+    prometheus_id, _ = helm_chart(cluster_template, "prometheus")
     _, kiali = helm_chart(cluster_template, "kiali")
-    for chart in (prometheus, kiali):
-        assert not {gateway_id, istiod_id} & depends_on(chart)
     assert prometheus_id in depends_on(kiali)
+
+
+# --- The other tracing choices, on a small stack each -----------------------------------------
+
+
+def observability_template(tracing) -> Template:
+    stack, cluster = stack_with_imported_cluster("ObservabilityProbe")
+    Observability(
+        stack, "Observability", props=ObservabilityProps(cluster, "1.31.1", tracing=tracing)
+    )
+    return Template.from_stack(stack)
+
+
+def test_with_zipkin_istiod_uses_the_zipkin_provider_and_kiali_has_no_tracing():
+    template = observability_template(ZIPKIN)
+    (manifest,) = template.find_resources(MANIFEST).values()
+    services = services_of(manifest_objects(manifest))
+    (provider,) = istiod_values(ZIPKIN)["meshConfig"]["extensionProviders"]
+    zipkin = provider["zipkin"]
+    service, namespace, _ = in_cluster_target(f"http://{zipkin['service']}")
+    assert zipkin["port"] in services[(service, namespace)]
+    # Kiali's tracing providers are Jaeger and Tempo.
+    assert kiali_values(ZIPKIN)["external_services"]["tracing"] == {"enabled": False}
+
+
+def test_with_no_tracing_nothing_of_it_is_deployed_or_configured():
+    template = observability_template(None)
+    assert not template.find_resources(MANIFEST)
+    assert "meshConfig" not in istiod_values(None)
+    assert kiali_values(None)["external_services"]["tracing"] == {"enabled": False}
+
+
+@pytest.mark.parametrize("backend", [b for b in TRACING_BACKENDS.values() if b is not None])
+def test_every_backend_names_its_ports_and_serves_what_istiod_and_the_ui_use(backend):
+    objects = backend.objects()
+    services = services_of(objects)
+    for port in (backend.collector, backend.query):
+        assert port.port in services[(port.service, NAMESPACE)]
+    (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
+    container_ports = {
+        p["name"] for p in deployment["spec"]["template"]["spec"]["containers"][0]["ports"]
+    }
+    for service in (o for o in objects if o["kind"] == "Service"):
+        assert {p["targetPort"] for p in service["spec"]["ports"]} <= container_ports
