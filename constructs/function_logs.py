@@ -36,7 +36,9 @@ class FunctionLogGroups:
     its stack."""
 
     def visit(self, node: IConstruct) -> None:
-        if not CfnResource.is_cfn_resource(node):
+        # isinstance is answered in Python; CfnResource.is_cfn_resource would ask jsii for
+        # every construct of the app.
+        if not isinstance(node, CfnResource):
             return
         if node.cfn_resource_type == LOG_GROUP_TYPE:
             _shorten_and_delete_with_stack(node)
