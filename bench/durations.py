@@ -28,6 +28,8 @@ DURATIONS: Mapping[str, tuple[float, float]] = {
     "Custom::AWSCDK-EKS-KubernetesObjectValue": (0.5, 0.1),
     # Nothing to do on create; on delete, waits until the NLB's interfaces are released.
     "Custom::LoadBalancerCleanup": (0.2, 4.0),
+    # Downloads and applies the Gateway API's CRDs, then waits until they are Established.
+    "Custom::GatewayApiCrds": (0.5, 0.3),
     "Custom::AWSCDKCfnJson": (0.2, 0.1),
     "AWS::EC2::NatGateway": (2.0, 1.5),
     "AWS::EC2::VPCGatewayAttachment": (0.3, 0.5),

@@ -10,6 +10,7 @@ from aws_cdk import aws_eks_v2 as eks
 
 from constructs import Construct
 from constructs.capacity import Pods, Requests
+from constructs.cluster_tasks import ClusterTasks, GatewayApiCrds, GatewayApiCrdsProps
 from constructs.ingress_gateway import IngressGateway
 from constructs.service_webhook import creates_no_services
 from constructs.telemetry import TracingBackend
@@ -29,6 +30,7 @@ class IstioMeshProps:
     """
     cluster: where to install.
     istio_version: chart version of base, istiod and gateway (x.y.z).
+    tasks: the kubectl task provider that applies the Gateway API's CRDs.
     load_balancer_controller: the AWS Load Balancer Controller; the gateway's Service is
         created after it (its webhook must see the Service) and deleted before it (so it
         removes the NLB).
@@ -43,6 +45,7 @@ class IstioMeshProps:
     cluster: eks.ICluster
     istio_version: str
     load_balancer_controller: Construct
+    tasks: ClusterTasks
     gateway: IngressGateway = field(default_factory=IngressGateway)
     tracing: TracingBackend | None = None
     tracing_sampling: float = 100.0
@@ -80,6 +83,14 @@ class IstioMesh(Construct):
                 **options,
             )
 
+        # istiod watches the Gateway API's kinds from its start: their CRDs come first, in
+        # either ingress mode, so every Gateway API tab of the Istio docs works.
+        self.gateway_api_crds = GatewayApiCrds(
+            self,
+            "GatewayApiCrds",
+            props=GatewayApiCrdsProps(tasks=props.tasks, cluster_name=props.cluster.cluster_name),
+        )
+
         self.base = istio_chart(
             "Base",
             "base",
@@ -107,6 +118,7 @@ class IstioMesh(Construct):
             timeout=props.istiod_timeout,
         )
         self.istiod.node.add_dependency(self.base)
+        self.istiod.node.add_dependency(self.gateway_api_crds)
 
         # Mesh-wide: every proxy traces this share of requests into the backend. A
         # Telemetry resource needs Istio's CRDs and validating webhook, so istiod first.

@@ -11,6 +11,7 @@ from constructs import Construct
 from constructs.bookinfo import Bookinfo, BookinfoProps
 from constructs.bookinfo_routing import BookinfoRouting, BookinfoRoutingProps
 from constructs.capacity import EKS_SYSTEM_PODS, Pods, Requests, pods_of_manifest
+from constructs.cluster_tasks import ClusterTasks, ClusterTasksProps
 from constructs.ingress_gateway import IngressGateway
 from constructs.istio_mesh import IstioMesh, IstioMeshProps
 from constructs.observability import Observability, ObservabilityProps
@@ -52,13 +53,14 @@ class ClusterStack(Stack):
         # A native AWS::EKS::Cluster; access only through EKS access entries. Charts and
         # manifests still go through the CDK's kubectl provider (the layer of this version),
         # whose role gets its own cluster-admin access entry from aws-cdk-lib.
+        kubectl_layer = config.kubernetes.kubectl_layer(self, "KubectlLayer")
         self.cluster = eks.Cluster(
             self,
             "Cluster",
             cluster_name=config.cluster_name,
             version=config.kubernetes.eks_version,
             kubectl_provider_options=eks.KubectlProviderOptions(
-                kubectl_layer=config.kubernetes.kubectl_layer(self, "KubectlLayer"),
+                kubectl_layer=kubectl_layer,
             ),
             vpc=vpc,
             vpc_subnets=[private_subnets],
@@ -107,6 +109,11 @@ class ClusterStack(Stack):
             )
         )
 
+        self.tasks = ClusterTasks(
+            self,
+            "ClusterTasks",
+            props=ClusterTasksProps(cluster=self.cluster, kubectl_layer=kubectl_layer),
+        )
         self.mesh = IstioMesh(
             self,
             "Istio",
@@ -114,6 +121,7 @@ class ClusterStack(Stack):
                 cluster=self.cluster,
                 istio_version=config.istio_version,
                 load_balancer_controller=load_balancer_controller,
+                tasks=self.tasks,
                 gateway=IngressGateway(),
                 tracing=config.tracing_backend,
                 tracing_sampling=config.tracing_sampling,

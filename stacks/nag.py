@@ -128,6 +128,7 @@ def acknowledge_lab_findings(lab: Lab) -> None:
     _acknowledge_kubectl_handler(lab)
     _acknowledge_load_balancer_controller(lab)
     _acknowledge_load_balancer_cleanup(lab)
+    _acknowledge_cluster_tasks(lab)
 
 
 def _acknowledge_network(lab: Lab) -> None:
@@ -206,6 +207,11 @@ def _acknowledge_load_balancer_cleanup(lab: Lab) -> None:
         on_event=_child(cleanup, "OnEvent"),
         is_complete=_child(cleanup, "IsComplete"),
     )
+
+
+def _acknowledge_cluster_tasks(lab: Lab) -> None:
+    tasks = lab.cluster.tasks
+    _acknowledge_provider_framework(_child(tasks, "Provider"), on_event=tasks.handler)
 
 
 def _acknowledge_provider_framework(

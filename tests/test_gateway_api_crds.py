@@ -1,0 +1,83 @@
+"""The Gateway API's CRDs: pinned files of the release Istio 1.31 builds against, applied
+before istiod in either ingress mode, by a function outside the VPC with its own access."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from bench.critical_path import dependencies
+from constructs.cluster_tasks import (
+    CRDS_RESOURCE_TYPE,
+    GATEWAY_API_SOURCE,
+    GATEWAY_API_VERSION,
+    STANDARD_CHANNEL,
+)
+from tests.template_queries import ancestors, helm_chart, only
+
+
+def crds_resource(template):
+    return only(template.find_resources(CRDS_RESOURCE_TYPE), "Gateway API CRDs")
+
+
+def test_every_file_of_the_standard_channel_is_pinned_by_its_sha256(cluster_template):
+    _, resource = crds_resource(cluster_template)
+    files = resource["Properties"]["Files"]
+    assert GATEWAY_API_VERSION.startswith("v1.6.")
+    assert [f["Url"] for f in files] == [
+        GATEWAY_API_SOURCE.format(version=GATEWAY_API_VERSION, file=p.file)
+        for p in STANDARD_CHANNEL
+    ]
+    for pinned in files:
+        assert pinned["Url"].startswith(
+            f"https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/{GATEWAY_API_VERSION}/"
+            "config/crd/standard/"
+        )
+        assert re.fullmatch(r"[0-9a-f]{64}", pinned["Sha256"])
+    crds = {c for f in files for c in f["Crds"]}
+    # The kinds Istio's Gateway API support and the Tasks' tabs use.
+    for kind in ("gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants",
+                 "tcproutes", "tlsroutes", "backendtlspolicies"):  # fmt: skip
+        assert f"{kind}.gateway.networking.k8s.io" in crds
+    # Every object applied is one that delete removes.
+    assert {f"crd/{c}" for c in crds} <= set(resource["Properties"]["Objects"])
+
+
+def test_the_crds_come_before_istiod_and_go_after_it(cluster_template):
+    crds_id, _ = crds_resource(cluster_template)
+    istiod_id, _ = helm_chart(cluster_template, "istiod")
+    assert crds_id in ancestors(dependencies(cluster_template.to_json()), istiod_id)
+
+
+def test_the_function_runs_outside_the_vpc_with_the_clusters_kubectl_layer(
+    cluster_template, synthesized
+):
+    _, resource = crds_resource(cluster_template)
+    token = json.dumps(resource["Properties"]["ServiceToken"])
+    functions = cluster_template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "handler.on_event"}}
+    )
+    tasks = {logical_id: f for logical_id, f in functions.items() if "ClusterTasks" in logical_id}
+    ((handler_id, handler),) = tasks.items()
+    assert "VpcConfig" not in handler["Properties"]
+    layers = cluster_template.find_resources("AWS::Lambda::LayerVersion")
+    (layer_id,) = [
+        i
+        for i, layer in layers.items()
+        if f"/opt/kubectl/kubectl {synthesized.config.kubernetes_version}."
+        in layer["Properties"]["Description"]
+    ]
+    assert handler["Properties"]["Layers"] == [{"Ref": layer_id}]
+    assert "ClusterTasksProvider" in token
+
+
+def test_the_function_acts_through_an_access_entry_created_first(cluster_template):
+    crds_id, _ = crds_resource(cluster_template)
+    entries = {
+        i: e
+        for i, e in cluster_template.find_resources("AWS::EKS::AccessEntry").items()
+        if "ClusterTasks" in json.dumps(e["Properties"]["PrincipalArn"])
+    }
+    ((entry_id, entry),) = entries.items()
+    assert "AmazonEKSClusterAdminPolicy" in json.dumps(entry["Properties"]["AccessPolicies"])
+    assert entry_id in ancestors(dependencies(cluster_template.to_json()), crds_id)
