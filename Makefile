@@ -42,8 +42,9 @@ synth: bootstrap
 	$(CDK) synth --quiet
 	@$(VENV)/bin/python scripts/synth_summary.py cdk.out
 
+# Two worker processes, whole test files each: the lab is synthesized once per worker.
 test: bootstrap
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n 2 --dist loadfile
 
 lint: bootstrap
 	$(VENV)/bin/ruff check .

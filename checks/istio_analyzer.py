@@ -19,6 +19,10 @@ from checks.istio_fields import structure_problems
 KubernetesObject = Mapping[str, Any]
 
 CLUSTER_DOMAIN = "svc.cluster.local"
+ISTIO_NETWORKING_GROUP = "networking.istio.io"
+# Kinds whose name Istio and the Kubernetes Gateway API share: an object of such a kind is
+# Istio's only in Istio's API group.
+ISTIO_KINDS = frozenset({"Gateway", "VirtualService", "DestinationRule", "ServiceEntry"})
 # The pseudo-gateway meaning "sidecars of the mesh" in a VirtualService's gateways.
 MESH_GATEWAY = "mesh"
 
@@ -75,9 +79,9 @@ class _Index:
             kind, namespace, name = _identity(obj)
             if kind == "Service":
                 self.services[f"{name}.{namespace}.{CLUSTER_DOMAIN}"] = obj
-            elif kind == "Gateway":
+            elif kind == "Gateway" and _is_istio(obj):
                 self.gateways.add((namespace, name))
-            elif kind == "ServiceEntry":
+            elif kind == "ServiceEntry" and _is_istio(obj):
                 self.external_hosts.update(obj["spec"].get("hosts", []))
         for obj in self.of_kind("DestinationRule"):
             host = self.resolve(obj["spec"]["host"], _identity(obj)[1])
@@ -85,7 +89,12 @@ class _Index:
             self.subsets.setdefault(host, set()).update(names)
 
     def of_kind(self, kind: str) -> list[KubernetesObject]:
-        return [obj for obj in self.objects if obj["kind"] == kind]
+        """The objects of `kind`; of Istio's API group for the kinds Istio defines."""
+        return [
+            obj
+            for obj in self.objects
+            if obj["kind"] == kind and (kind not in ISTIO_KINDS or _is_istio(obj))
+        ]
 
     @staticmethod
     def resolve(host: str, namespace: str) -> str:
@@ -130,6 +139,10 @@ def analyze(
     for rule in index.of_kind("DestinationRule"):
         findings += _check_destination_rule(rule, index, reserved)
     return findings
+
+
+def _is_istio(obj: KubernetesObject) -> bool:
+    return obj.get("apiVersion", "").split("/")[0] == ISTIO_NETWORKING_GROUP
 
 
 def _identity(obj: KubernetesObject) -> tuple[str, str, str]:

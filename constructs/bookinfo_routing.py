@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from aws_cdk import aws_eks_v2 as eks
 
 from constructs import Construct
-from constructs.ingress_gateway import IngressGateway
+from constructs.ingress_gateway import GatewayApiIngress, IngressGateway
 from constructs.manifest_files import (
     MANIFESTS_DIR,
     KubernetesObject,
@@ -66,12 +66,45 @@ def bind_gateways(objects: list[KubernetesObject], gateway: IngressGateway) -> N
             server["port"]["number"] = gateway.listen_port
 
 
+def bind_routes(objects: list[KubernetesObject], ingress: GatewayApiIngress) -> None:
+    """Attach every HTTPRoute without parents to the Gateway API ingress, in place.
+
+    As with the Istio Gateway's port, the YAML must leave the attachment out, so that the
+    route always names the Gateway (and listener) the lab deploys.
+    """
+    for obj in objects:
+        if obj["kind"] != "HTTPRoute":
+            continue
+        if "parentRefs" in obj["spec"]:
+            raise ValueError(
+                f"HTTPRoute {obj['metadata']['name']}: parentRefs must not be set in YAML"
+            )
+        obj["spec"]["parentRefs"] = [ingress.parent_ref()]
+
+
+def edge_routing(
+    ingress: IngressGateway | GatewayApiIngress, namespace: str
+) -> list[KubernetesObject]:
+    """Bookinfo's edge routing and version subsets, in the form of the ingress API."""
+    if isinstance(ingress, GatewayApiIngress):
+        edge = [ingress.gateway_object()]
+        route = in_namespace(load_manifest("gateway-api/bookinfo-route.yaml"), namespace)
+        bind_routes(route, ingress)
+        edge += route
+    else:
+        edge = in_namespace(load_manifest("bookinfo-routing.yaml"), namespace)
+        bind_gateways(edge, ingress)
+    return edge + in_namespace(load_manifest("bookinfo-destination-rules.yaml"), namespace)
+
+
 @dataclass(frozen=True)
 class BookinfoRoutingProps:
     """
     cluster: where to apply.
     namespace: Bookinfo's namespace.
-    gateway: the ingress gateway the Bookinfo Gateway binds to.
+    ingress: the ingress the Bookinfo edge route binds to: the istio/gateway chart's
+        gateway (an Istio Gateway and VirtualService) or a Gateway API Gateway (with an
+        HTTPRoute) in Bookinfo's namespace.
     scenario: the traffic scenario, a file name (without .yaml) under manifests/scenarios/.
     after: constructs that must exist first: Istio's CRDs and validating webhook
         (IstioMesh.istiod) and the namespace.
@@ -79,14 +112,15 @@ class BookinfoRoutingProps:
 
     cluster: eks.ICluster
     namespace: str
-    gateway: IngressGateway
+    ingress: IngressGateway | GatewayApiIngress
     scenario: str
     after: tuple[Construct, ...]
 
 
 class BookinfoRouting(Construct):
-    """Applies the Bookinfo Gateway, VirtualService and DestinationRules, and the selected
-    traffic scenario as a manifest of its own.
+    """Applies the Bookinfo edge routing (a Gateway and a VirtualService, or a Gateway API
+    Gateway and HTTPRoute) with the DestinationRules, and the selected traffic scenario as a
+    manifest of its own.
 
     The scenario's manifest keeps its construct id whatever the scenario, so switching is an
     in-place update (kubectl apply) of the same objects, while the Gateway, VirtualService
@@ -96,8 +130,7 @@ class BookinfoRouting(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: BookinfoRoutingProps) -> None:
         super().__init__(scope, construct_id)
-        self.objects = in_namespace(load_manifest("bookinfo-routing.yaml"), props.namespace)
-        bind_gateways(self.objects, props.gateway)
+        self.objects = edge_routing(props.ingress, props.namespace)
         self.manifest = eks.KubernetesManifest(
             self, "Resources", cluster=props.cluster, manifest=self.objects
         )

@@ -11,7 +11,7 @@ gateway-crds-helm, which carries several bundles, is about 1.8 MB).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy
@@ -25,6 +25,7 @@ from constructs import Construct
 
 HANDLER_DIR = Path(__file__).resolve().parent / "cluster_task_handler"
 CRDS_RESOURCE_TYPE = "Custom::GatewayApiCrds"
+SERVICE_REMOVAL_RESOURCE_TYPE = "Custom::ServiceRemoval"
 
 # The Gateway API release Istio 1.31 builds against (its go.mod pins v1.6.0; pilot requires
 # the v1.6 bundle, e.g. for TCPRoute), at its latest patch.
@@ -177,6 +178,46 @@ class GatewayApiCrds(Construct):
                     for f in self.files
                 ],
                 "Objects": [o for f in self.files for o in f.objects],
+            },
+        )
+        self.resource.node.add_dependency(props.tasks.access)
+
+
+@dataclass(frozen=True)
+class ServiceRemovalProps:
+    """
+    tasks: the provider that waits.
+    cluster_name, namespace, service: the Service to wait for.
+    timeout: how long a delete may wait before it gives up (and succeeds); within the
+        handler's 10 minutes.
+    """
+
+    tasks: ClusterTasks
+    cluster_name: str
+    namespace: str
+    service: str
+    timeout: Duration = field(default_factory=lambda: Duration.minutes(8))
+
+
+class ServiceRemoval(Construct):
+    """On delete, waits until a Service is gone. Make what deletes the Service (e.g. a
+    Gateway API Gateway, whose generated Service goes after it) depend on this, and make
+    this depend on what must still run meanwhile (the load balancer controller)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: ServiceRemovalProps) -> None:
+        super().__init__(scope, construct_id)
+        if props.timeout.to_minutes() > 9:
+            raise ValueError("timeout must leave the 10-minute handler time to answer")
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=props.tasks.service_token,
+            resource_type=SERVICE_REMOVAL_RESOURCE_TYPE,
+            properties={
+                "ClusterName": props.cluster_name,
+                "Namespace": props.namespace,
+                "Service": props.service,
+                "TimeoutSeconds": int(props.timeout.to_seconds()),
             },
         )
         self.resource.node.add_dependency(props.tasks.access)

@@ -1,8 +1,11 @@
-"""The one description of the Istio ingress gateway.
+"""The one description of the lab's ingress gateway, in either ingress API.
 
 The istio/gateway chart values (pod labels, Service ports, NLB annotations) and the Bookinfo
 `Gateway` resource (selector, listening port) are both derived from an `IngressGateway`, so the
-port the Gateway listens on cannot drift from the ports the gateway Service exposes.
+port the Gateway listens on cannot drift from the ports the gateway Service exposes. With the
+Kubernetes Gateway API, a `GatewayApiIngress` derives the Gateway that istiod deploys from the
+same `IngressGateway`: the same NLB annotations and the same HTTP port, so the two modes
+cannot drift either.
 """
 
 from __future__ import annotations
@@ -118,3 +121,60 @@ class IngressGateway:
     def url(self, hostname: str, path: str) -> str:
         """The plain-HTTP URL of `path` behind the NLB named `hostname`."""
         return f"http://{hostname}:{self.http_port.port}{path}"
+
+
+GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1"
+
+
+@dataclass(frozen=True)
+class GatewayApiIngress:
+    """A Kubernetes Gateway API `Gateway` of class `istio`: istiod deploys its Deployment and
+    its Service (`<name>-<class>`, status port 15021 first, then the listeners' ports) in
+    the Gateway's namespace, and the Service takes the annotations of
+    `spec.infrastructure.annotations`.
+
+    nlb: the description whose NLB annotations and HTTP port the Gateway takes over.
+    """
+
+    namespace: str
+    name: str = "bookinfo-gateway"
+    gateway_class: str = "istio"
+    listener: str = "http"
+    nlb: IngressGateway = field(default_factory=IngressGateway)
+
+    @property
+    def service_name(self) -> str:
+        """The Service istiod creates for the Gateway (and the load balancer controller
+        gives an NLB)."""
+        return f"{self.name}-{self.gateway_class}"
+
+    @property
+    def listen_port(self) -> int:
+        # Istio's Service exposes each listener's port and its pod listens on that port.
+        return self.nlb.http_port.port
+
+    def gateway_object(self) -> dict[str, Any]:
+        return {
+            "apiVersion": GATEWAY_API_VERSION,
+            "kind": "Gateway",
+            "metadata": {"name": self.name, "namespace": self.namespace},
+            "spec": {
+                "gatewayClassName": self.gateway_class,
+                "infrastructure": {"annotations": self.nlb.service_annotations()},
+                "listeners": [
+                    {
+                        "name": self.listener,
+                        "port": self.listen_port,
+                        "protocol": "HTTP",
+                        "allowedRoutes": {"namespaces": {"from": "Same"}},
+                    }
+                ],
+            },
+        }
+
+    def parent_ref(self) -> dict[str, str]:
+        """How an HTTPRoute attaches to the Gateway's listener."""
+        return {"name": self.name, "sectionName": self.listener}
+
+    def url(self, hostname: str, path: str) -> str:
+        return f"http://{hostname}:{self.listen_port}{path}"

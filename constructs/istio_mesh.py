@@ -34,7 +34,8 @@ class IstioMeshProps:
     load_balancer_controller: the AWS Load Balancer Controller; the gateway's Service is
         created after it (its webhook must see the Service) and deleted before it (so it
         removes the NLB).
-    gateway: the ingress gateway description; defaults to the Istio docs' layout.
+    gateway: the istio/gateway chart's ingress gateway; None when the ingress is a Gateway
+        API Gateway, which istiod deploys itself.
     tracing: the tracing backend istiod's proxies send spans to, or None for no tracing.
     tracing_sampling: the percentage of requests traced (with a backend).
     istiod_timeout: how long to wait for istiod to become ready.
@@ -46,7 +47,7 @@ class IstioMeshProps:
     istio_version: str
     load_balancer_controller: Construct
     tasks: ClusterTasks
-    gateway: IngressGateway = field(default_factory=IngressGateway)
+    gateway: IngressGateway | None = field(default_factory=IngressGateway)
     tracing: TracingBackend | None = None
     tracing_sampling: float = 100.0
     istiod_timeout: Duration = field(default_factory=lambda: Duration.minutes(10))
@@ -65,11 +66,10 @@ class IstioMesh(Construct):
         self.gateway = props.gateway
         # What every injected pod asks for on top of its own containers.
         self.sidecar_requests = Requests.of(SIDECAR_RESOURCES)
-        # The gateway's autoscaler starts with one replica.
-        self.pods = (
-            Pods("istiod", Requests.of(ISTIOD_RESOURCES)),
-            Pods(props.gateway.release, Requests.of(props.gateway.resources)),
-        )
+        self.pods: tuple[Pods, ...] = (Pods("istiod", Requests.of(ISTIOD_RESOURCES)),)
+        if props.gateway is not None:
+            # The gateway's autoscaler starts with one replica.
+            self.pods += (Pods(props.gateway.release, Requests.of(props.gateway.resources)),)
 
         def istio_chart(chart_id: str, chart: str, **options) -> eks.HelmChart:
             return eks.HelmChart(
@@ -132,20 +132,22 @@ class IstioMesh(Construct):
             )
             self.telemetry.node.add_dependency(self.istiod)
 
-        # wait: on delete, `helm uninstall --wait` returns only once the Service is gone,
-        # i.e. once the load balancer controller has removed the NLB behind its finalizer;
-        # only then may CloudFormation go on to uninstall the controller.
-        self.gateway_chart = istio_chart(
-            "Gateway",
-            "gateway",
-            release=props.gateway.release,
-            namespace=props.gateway.namespace,
-            values=props.gateway.chart_values(),
-            wait=True,
-            timeout=props.gateway_timeout,
-        )
-        self.gateway_chart.node.add_dependency(self.istiod)
-        self.gateway_chart.node.add_dependency(props.load_balancer_controller)
+        self.gateway_chart: eks.HelmChart | None = None
+        if props.gateway is not None:
+            # wait: on delete, `helm uninstall --wait` returns only once the Service is gone,
+            # i.e. once the load balancer controller has removed the NLB behind its finalizer;
+            # only then may CloudFormation go on to uninstall the controller.
+            self.gateway_chart = istio_chart(
+                "Gateway",
+                "gateway",
+                release=props.gateway.release,
+                namespace=props.gateway.namespace,
+                values=props.gateway.chart_values(),
+                wait=True,
+                timeout=props.gateway_timeout,
+            )
+            self.gateway_chart.node.add_dependency(self.istiod)
+            self.gateway_chart.node.add_dependency(props.load_balancer_controller)
 
 
 def istiod_values(tracing: TracingBackend | None) -> dict[str, Any]:

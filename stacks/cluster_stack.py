@@ -11,12 +11,17 @@ from constructs import Construct
 from constructs.bookinfo import Bookinfo, BookinfoProps
 from constructs.bookinfo_routing import BookinfoRouting, BookinfoRoutingProps
 from constructs.capacity import EKS_SYSTEM_PODS, Pods, Requests, pods_of_manifest
-from constructs.cluster_tasks import ClusterTasks, ClusterTasksProps
-from constructs.ingress_gateway import IngressGateway
+from constructs.cluster_tasks import (
+    ClusterTasks,
+    ClusterTasksProps,
+    ServiceRemoval,
+    ServiceRemovalProps,
+)
+from constructs.ingress_gateway import GatewayApiIngress, IngressGateway
 from constructs.istio_mesh import IstioMesh, IstioMeshProps
 from constructs.observability import Observability, ObservabilityProps
 from constructs.service_webhook import WaitForServiceWebhook, controller_chart
-from stacks.config import LabConfig
+from stacks.config import GATEWAY_API, LabConfig
 
 LOAD_BALANCER_CONTROLLER_VERSION = eks.AlbControllerVersion.V3_2_2
 # The controller's chart sets no requests; these make its two replicas count in the
@@ -114,6 +119,14 @@ class ClusterStack(Stack):
             "ClusterTasks",
             props=ClusterTasksProps(cluster=self.cluster, kubectl_layer=kubectl_layer),
         )
+        # The ingress API is chosen here, once: the istio/gateway chart's gateway with an
+        # Istio Gateway, or a Gateway API Gateway that istiod deploys in Bookinfo's namespace.
+        # Either way one internet-facing NLB, described by the same IngressGateway.
+        self.ingress: IngressGateway | GatewayApiIngress = (
+            GatewayApiIngress(namespace=config.bookinfo_namespace)
+            if config.ingress_api == GATEWAY_API
+            else IngressGateway()
+        )
         self.mesh = IstioMesh(
             self,
             "Istio",
@@ -122,7 +135,7 @@ class ClusterStack(Stack):
                 istio_version=config.istio_version,
                 load_balancer_controller=load_balancer_controller,
                 tasks=self.tasks,
-                gateway=IngressGateway(),
+                gateway=self.ingress if isinstance(self.ingress, IngressGateway) else None,
                 tracing=config.tracing_backend,
                 tracing_sampling=config.tracing_sampling,
             ),
@@ -149,15 +162,33 @@ class ClusterStack(Stack):
                 mesh_ready=self.mesh.istiod,
             ),
         )
+        routing_after: tuple[Construct, ...] = (self.mesh.istiod, self.bookinfo.namespace)
+        self.ingress_service_removal: ServiceRemoval | None = None
+        if isinstance(self.ingress, GatewayApiIngress):
+            # istiod, not Helm, owns the Gateway's Service, and `kubectl delete` of the
+            # Gateway returns before that Service (and its NLB) is gone: on delete, this waits
+            # for the Service after the Gateway is deleted and before the controller is.
+            self.ingress_service_removal = ServiceRemoval(
+                self,
+                "IngressServiceRemoval",
+                props=ServiceRemovalProps(
+                    tasks=self.tasks,
+                    cluster_name=self.cluster.cluster_name,
+                    namespace=self.ingress.namespace,
+                    service=self.ingress.service_name,
+                ),
+            )
+            self.ingress_service_removal.node.add_dependency(load_balancer_controller)
+            routing_after += (self.ingress_service_removal,)
         self.routing = BookinfoRouting(
             self,
             "Routing",
             props=BookinfoRoutingProps(
                 cluster=self.cluster,
                 namespace=config.bookinfo_namespace,
-                gateway=self.mesh.gateway,
+                ingress=self.ingress,
                 scenario=config.scenario,
-                after=(self.mesh.istiod, self.bookinfo.namespace),
+                after=routing_after,
             ),
         )
 
@@ -174,9 +205,17 @@ class ClusterStack(Stack):
                 count=LOAD_BALANCER_CONTROLLER_REPLICAS,
             ),
             *self.mesh.pods,
+            *self._gateway_api_pods(),
             *self.observability.pods,
             *pods_of_manifest(self.bookinfo.objects, sidecar=self.mesh.sidecar_requests),
         )
+
+    def _gateway_api_pods(self) -> tuple[Pods, ...]:
+        # istiod deploys a Gateway API Gateway's pod from its proxy template: the sidecar's
+        # requests.
+        if isinstance(self.ingress, GatewayApiIngress):
+            return (Pods(self.ingress.service_name, self.mesh.sidecar_requests),)
+        return ()
 
     @property
     def applied_objects(self) -> list[dict]:
@@ -184,23 +223,36 @@ class ClusterStack(Stack):
         return [*self.bookinfo.objects, *self.routing.objects, *self.routing.scenario_objects]
 
     def _add_outputs(self, config: LabConfig, admin_role: iam.IRole) -> None:
-        gateway = self.mesh.gateway
+        ingress = self.ingress
+        if isinstance(ingress, GatewayApiIngress):
+            service, namespace, made_by = (
+                ingress.service_name,
+                ingress.namespace,
+                self.routing.manifest,
+            )
+        else:
+            service, namespace, made_by = (
+                ingress.release,
+                ingress.namespace,
+                self.mesh.gateway_chart,
+            )
+        # The hostname the load balancer controller writes into the ingress Service's status.
         gateway_hostname = eks.KubernetesObjectValue(
             self,
             "GatewayHostname",
             cluster=self.cluster,
             object_type="service",
-            object_name=gateway.release,
-            object_namespace=gateway.namespace,
+            object_name=service,
+            object_namespace=namespace,
             json_path=".status.loadBalancer.ingress[0].hostname",
         )
-        gateway_hostname.node.add_dependency(self.mesh.gateway_chart)
+        gateway_hostname.node.add_dependency(made_by)
 
         CfnOutput(
             self,
             "BookinfoUrl",
-            description="Bookinfo's product page behind the Istio ingress gateway's NLB",
-            value=gateway.url(gateway_hostname.value, BOOKINFO_PATH),
+            description="Bookinfo's product page behind the ingress gateway's NLB",
+            value=ingress.url(gateway_hostname.value, BOOKINFO_PATH),
         )
         CfnOutput(
             self,

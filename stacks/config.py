@@ -45,6 +45,12 @@ SCENARIOS = scenario_names()
 
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 
+# Bookinfo's ingress: the istio/gateway chart with an Istio Gateway, or a Gateway API
+# Gateway that istiod deploys.
+ISTIO_API = "istio"
+GATEWAY_API = "gateway-api"
+INGRESS_APIS = (ISTIO_API, GATEWAY_API)
+
 MIN_NODES, MAX_NODES = 1, 10
 AVAILABILITY_ZONES = 2
 # One NAT gateway per AZ at most; 1 is the cheap lab default (one shared egress).
@@ -56,6 +62,7 @@ DEFAULTS: Mapping[str, Any] = {
     "kubernetesVersion": "1.35",
     "istioVersion": "1.31.1",
     "scenario": "round-robin",
+    "ingressApi": "istio",
     "bookinfoNamespace": "default",
     "vpcCidr": "10.0.0.0/16",
     "natGateways": 1,
@@ -90,6 +97,7 @@ class LabConfig:
     kubernetes_version: str
     istio_version: str
     scenario: str
+    ingress_api: str
     bookinfo_namespace: str
     vpc_cidr: str
     nat_gateways: int
@@ -154,6 +162,12 @@ class LabConfig:
             f"valid scenarios are {', '.join(SCENARIOS)}",
         )
 
+        check(
+            "ingressApi",
+            values["ingressApi"] in INGRESS_APIS,
+            f"valid ingress APIs are {', '.join(INGRESS_APIS)}",
+        )
+
         namespace = values["bookinfoNamespace"]
         check(
             "bookinfoNamespace",
@@ -215,6 +229,7 @@ class LabConfig:
             kubernetes_version=values["kubernetesVersion"],
             istio_version=istio,
             scenario=values["scenario"],
+            ingress_api=values["ingressApi"],
             bookinfo_namespace=namespace,
             vpc_cidr=values["vpcCidr"],
             nat_gateways=values["natGateways"],

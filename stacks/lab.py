@@ -66,9 +66,10 @@ def gateway_workload(gateway: IngressGateway) -> GatewayWorkload:
 
 def check_istio_config(lab: Lab) -> None:
     """Fail the synth, naming object and rule, if the applied Istio config would not work."""
+    chart_gateway = lab.cluster.mesh.gateway
     findings = analyze(
         lab.cluster.applied_objects,
-        gateways=[gateway_workload(lab.cluster.mesh.gateway)],
+        gateways=[gateway_workload(chart_gateway)] if chart_gateway is not None else [],
         reserved_subsets=RESERVED_SUBSETS,
     )
     if findings:

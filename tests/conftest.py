@@ -43,10 +43,8 @@ class SynthesizedLab:
     assembly: cx_api.CloudAssembly
 
 
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedLab:
-    context = {**cdk_json_context(), **NAG_CONTEXT}
-    app = cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk.out")))
+def synthesize(context: dict[str, Any], outdir: Path) -> SynthesizedLab:
+    app = cdk.App(context=context, outdir=str(outdir))
     config = LabConfig.from_context(context)
     lab = build_lab(app, config)
     assembly = app.synth()
@@ -58,6 +56,20 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedLab:
         cluster=Template.from_stack(lab.cluster),
         assembly=assembly,
     )
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedLab:
+    """The lab as cdk.json configures it, with the cdk-nag checks."""
+    return synthesize({**cdk_json_context(), **NAG_CONTEXT}, tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def synthesized_gateway_api(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedLab:
+    """The lab with `-c ingressApi=gateway-api` (synthesized once, for the tests of that
+    mode; cdk-nag runs on the default synth)."""
+    context = {**cdk_json_context(), "ingressApi": "gateway-api"}
+    return synthesize(context, tmp_path_factory.mktemp("cdk.out.gateway-api"))
 
 
 @pytest.fixture(scope="session")

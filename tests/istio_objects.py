@@ -4,7 +4,7 @@ verdict on them: shared by the analyzer and scenario tests."""
 from __future__ import annotations
 
 from checks.istio_analyzer import analyze
-from constructs.bookinfo_routing import RESERVED_SUBSETS, bind_gateways, scenario_objects
+from constructs.bookinfo_routing import RESERVED_SUBSETS, edge_routing, scenario_objects
 from constructs.ingress_gateway import IngressGateway
 from constructs.manifest_files import in_namespace, load_manifest
 from stacks.lab import gateway_workload
@@ -14,8 +14,7 @@ NAMESPACE = "default"
 
 def lab_objects(scenario: str | None = None) -> list[dict]:
     """Bookinfo, its routing (Gateway bound to the default gateway) and, if given, a scenario."""
-    routing = in_namespace(load_manifest("bookinfo-routing.yaml"), NAMESPACE)
-    bind_gateways(routing, IngressGateway())
+    routing = edge_routing(IngressGateway(), NAMESPACE)
     objects = in_namespace(load_manifest("bookinfo.yaml"), NAMESPACE) + routing
     if scenario is not None:
         objects += in_namespace(scenario_objects(scenario), NAMESPACE)

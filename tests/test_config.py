@@ -82,6 +82,7 @@ def test_every_supported_kubernetes_version_parses(version):
         ("kubernetesVersion", 1.35, "supported versions are 1.35, 1.36"),
         ("nag", "maybe", "expected true or false"),
         ("tracing", "skywalking", "valid tracing backends are jaeger, zipkin, none"),
+        ("ingressApi", "gateway", "valid ingress APIs are istio, gateway-api"),
         ("tracingSampling", 101, "expected a sampling percentage from 0 to 100"),
         ("tracingSampling", -1, "expected a sampling percentage from 0 to 100"),
         ("tracingSampling", "lots", "expected a sampling percentage from 0 to 100"),

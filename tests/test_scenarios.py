@@ -153,7 +153,7 @@ def routing_template(scenario: str) -> dict:
         props=BookinfoRoutingProps(
             cluster=cluster,
             namespace="default",
-            gateway=IngressGateway(),
+            ingress=IngressGateway(),
             scenario=scenario,
             after=(),
         ),

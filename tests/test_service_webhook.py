@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk import aws_eks_v2 as eks
 
 from bench.critical_path import dependencies
@@ -39,20 +40,28 @@ def kubectl_constructs(stack: cdk.Stack) -> dict[str, IConstruct]:
     return found
 
 
+def creates_a_service(obj: dict[str, Any]) -> bool:
+    """A Service, or a Gateway API Gateway (istiod creates its Service)."""
+    return obj["kind"] == "Service" or (
+        obj["kind"] == "Gateway" and obj["apiVersion"].startswith("gateway.networking.k8s.io/")
+    )
+
+
 def applies_a_service(resource: dict[str, Any]) -> bool:
     manifest = resource["Properties"]["Manifest"]
     if isinstance(manifest, str):
-        return any(obj["kind"] == "Service" for obj in manifest_objects(resource))
+        return any(creates_a_service(obj) for obj in manifest_objects(resource))
     # With tokens inside (aws-cdk-lib's own manifests: ARNs), the manifest is an Fn::Join
     # whose literal parts still carry every kind.
     literal = "".join(p for p in manifest["Fn::Join"][1] if isinstance(p, str))
     return re.search(r'"kind":\s*"Service"', literal) is not None
 
 
-def test_everything_that_may_create_a_service_waits_for_the_controller(
-    cluster_template, synthesized
-):
+@pytest.mark.parametrize("variant", ["synthesized", "synthesized_gateway_api"])
+def test_everything_that_may_create_a_service_waits_for_the_controller(request, variant):
     # GIVEN every chart and manifest of the cluster stack, and what each waits for
+    synthesized = request.getfixturevalue(variant)
+    cluster_template = synthesized.cluster
     template = cluster_template.to_json()
     graph = dependencies(template)
     controller_id, _ = helm_chart(cluster_template, CONTROLLER_RELEASE)

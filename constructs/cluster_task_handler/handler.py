@@ -7,6 +7,14 @@ annotation) and waits until every CustomResourceDefinition is Established. On De
 the objects of ResourceProperties.Objects by kind and name, best effort: the cluster goes with
 the stack anyway, and a stuck CRD must not keep the lab from being destroyed.
 
+`Custom::ServiceRemoval`: does nothing on Create and Update. On Delete, waits (up to
+ResourceProperties.TimeoutSeconds) until the Service ResourceProperties.Service is gone from
+ResourceProperties.Namespace: a Service that istiod generated for a Gateway API Gateway is
+deleted by the garbage collector after the Gateway, and only once the load balancer
+controller has removed its NLB; whatever depends on this resource is deleted before it and
+the controller after it. Best effort as well: past the timeout it logs and succeeds, and the
+destroy-time cleanup removes what the controller left.
+
 The function reaches the cluster through its public endpoint, with a token of its own role
 (which has an EKS access entry): the same token `aws eks get-token` makes, a presigned STS
 GetCallerIdentity URL naming the cluster.
@@ -38,6 +46,7 @@ KUBECTL_TIMEOUT_S = 300
 ESTABLISHED_TIMEOUT = "120s"
 TOKEN_EXPIRES_S = 60
 CRDS_TYPE = "Custom::GatewayApiCrds"
+SERVICE_REMOVAL_TYPE = "Custom::ServiceRemoval"
 MAX_MESSAGE_CHARS = 1000
 
 
@@ -49,6 +58,8 @@ def on_event(event: dict, context: object = None) -> dict:
     request_type = event["RequestType"]
     properties = event["ResourceProperties"]
     resource_type = event.get("ResourceType")
+    if resource_type == SERVICE_REMOVAL_TYPE:
+        return _service_removal(request_type, event, properties)
     if resource_type != CRDS_TYPE:
         raise TaskError(f"unknown resource type {resource_type!r}")
     cluster = properties["ClusterName"]
@@ -64,6 +75,47 @@ def on_event(event: dict, context: object = None) -> dict:
     except TaskError as error:
         raise TaskError(str(error)[:MAX_MESSAGE_CHARS]) from None
     raise TaskError(f"unknown RequestType {request_type!r}")
+
+
+def _service_removal(request_type: str, event: dict, properties: dict) -> dict:
+    cluster, namespace, service = (
+        properties["ClusterName"],
+        properties["Namespace"],
+        properties["Service"],
+    )
+    physical_id = f"service-removal/{cluster}/{namespace}/{service}"
+    if request_type in ("Create", "Update"):
+        return {"PhysicalResourceId": physical_id}
+    if request_type != "Delete":
+        raise TaskError(f"unknown RequestType {request_type!r}")
+    wait_until_gone(cluster, namespace, service, int(properties.get("TimeoutSeconds", 600)))
+    return {"PhysicalResourceId": event["PhysicalResourceId"]}
+
+
+def wait_until_gone(cluster: str, namespace: str, service: str, timeout_s: int) -> None:
+    target = f"service/{service}"
+    try:
+        with _kubeconfig(cluster) as kubeconfig:
+            present = kubectl(
+                kubeconfig, ["get", target, "-n", namespace, "--ignore-not-found", "-o", "name"]
+            ).strip()
+            if not present:
+                LOG.info("%s/%s is gone", namespace, service)
+                return
+            kubectl(
+                kubeconfig,
+                ["wait", "--for=delete", target, "-n", namespace, f"--timeout={timeout_s}s"],
+                timeout_s=timeout_s + 30,
+            )
+            LOG.info("%s/%s is gone", namespace, service)
+    except (TaskError, ClientError) as error:
+        LOG.warning(
+            "%s/%s may still be there (%s); the destroy-time cleanup removes its load "
+            "balancer if the controller did not",
+            namespace,
+            service,
+            error,
+        )
 
 
 def apply_pinned_files(kubeconfig: Path, files: list[dict]) -> None:
@@ -118,12 +170,12 @@ def download(url: str) -> bytes:
         raise TaskError(f"could not download {url}: {error}") from None
 
 
-def kubectl(kubeconfig: Path, arguments: list[str]) -> str:
+def kubectl(kubeconfig: Path, arguments: list[str], timeout_s: int = KUBECTL_TIMEOUT_S) -> str:
     command = [KUBECTL, f"--kubeconfig={kubeconfig}", *arguments]
     LOG.info("running kubectl %s", " ".join(arguments[:4]))
     try:
         done = subprocess.run(
-            command, capture_output=True, text=True, timeout=KUBECTL_TIMEOUT_S, check=False
+            command, capture_output=True, text=True, timeout=timeout_s, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise TaskError(f"kubectl {arguments[0]} did not run: {error}") from None

@@ -110,6 +110,7 @@ files = [open(args[i + 1]).read() for i, a in enumerate(args) if a == "-f"]
 with open({str(log)!r}, "a") as out:
     out.write(json.dumps({{"args": args, "kubeconfig": json.load(open(config)),
                            "files": files}}) + "\\n")
+print(os.environ.get("FAKE_KUBECTL_STDOUT", ""))
 sys.exit(int(os.environ.get("FAKE_KUBECTL_EXIT", "0")))
 """,
         encoding="utf-8",
@@ -220,3 +221,56 @@ def test_without_the_cluster_delete_has_nothing_to_do(handler, eks, files, kubec
     boto3.session.Session().client("eks").delete_cluster(name=CLUSTER)
     handler.on_event(event("Delete", files, ["crd/gateways.x"]))
     assert kubectl() == []
+
+
+def removal_event(request_type: str) -> dict:
+    result = {
+        "RequestType": request_type,
+        "ResourceType": "Custom::ServiceRemoval",
+        "ResourceProperties": {
+            "ClusterName": CLUSTER,
+            "Namespace": "default",
+            "Service": "bookinfo-gateway-istio",
+            "TimeoutSeconds": "480",
+        },
+    }
+    if request_type != "Create":
+        result["PhysicalResourceId"] = f"service-removal/{CLUSTER}/default/bookinfo-gateway-istio"
+    return result
+
+
+@pytest.mark.parametrize("request_type", ["Create", "Update"])
+def test_service_removal_does_nothing_until_delete(handler, eks, kubectl, request_type):
+    result = handler.on_event(removal_event(request_type))
+    assert result == {
+        "PhysicalResourceId": f"service-removal/{CLUSTER}/default/bookinfo-gateway-istio"
+    }
+    assert kubectl() == []
+
+
+def test_on_delete_it_waits_until_the_service_is_gone(handler, eks, kubectl, monkeypatch):
+    monkeypatch.setenv("FAKE_KUBECTL_STDOUT", "service/bookinfo-gateway-istio")
+    handler.on_event(removal_event("Delete"))
+    get, wait = (without_kubectl_options(c["args"]) for c in kubectl())
+    assert get[:2] == ["get", "service/bookinfo-gateway-istio"]
+    assert wait == [
+        "wait",
+        "--for=delete",
+        "service/bookinfo-gateway-istio",
+        "-n",
+        "default",
+        "--timeout=480s",
+    ]
+
+
+def test_a_service_already_gone_needs_no_wait(handler, eks, kubectl):
+    handler.on_event(removal_event("Delete"))
+    (get,) = kubectl()
+    assert without_kubectl_options(get["args"])[0] == "get"
+
+
+def test_a_wait_that_times_out_logs_and_succeeds(handler, eks, kubectl, monkeypatch, caplog):
+    monkeypatch.setenv("FAKE_KUBECTL_STDOUT", "service/bookinfo-gateway-istio")
+    monkeypatch.setenv("FAKE_KUBECTL_EXIT", "1")
+    handler.on_event(removal_event("Delete"))
+    assert "may still be there" in caplog.text
