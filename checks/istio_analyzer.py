@@ -5,7 +5,11 @@ Service did not expose. These rules catch that class of mistake before anything 
 Each finding names the object and the rule; the codes follow istioctl analyze where one
 exists (IST0162, IST0101) and are the lab's own otherwise:
 LAB001 wildcard host on a mesh route, LAB002 subset selecting no Deployment,
-LAB003 a field the Istio API does not define (checks/istio_fields.py).
+LAB003 a field the Istio or Gateway API does not define (checks/istio_fields.py,
+checks/gateway_api_fields.py); and for the Kubernetes Gateway API: LAB004 a route's parent
+that is no Gateway listener or Service of the lab, LAB005 a backend that is no Service port
+of the lab, LAB006 a Gateway listener on a port its generated Service does not expose,
+LAB007 a host that both an HTTPRoute and a VirtualService route.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from checks.gateway_api_fields import GATEWAY_API_GROUP
 from checks.istio_fields import structure_problems
 
 KubernetesObject = Mapping[str, Any]
@@ -41,6 +46,16 @@ class GatewayWorkload:
     service_name: str
     pod_labels: Mapping[str, str]
     ports: tuple[ServicePort, ...]
+
+
+@dataclass(frozen=True)
+class GatewayApiWorkload:
+    """The Service istiod generates for a Gateway API Gateway, and the ports it exposes."""
+
+    namespace: str
+    gateway_name: str
+    service_name: str
+    ports: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -113,11 +128,13 @@ def analyze(
     objects: Iterable[KubernetesObject],
     *,
     gateways: Iterable[GatewayWorkload],
+    gateway_api_workloads: Iterable[GatewayApiWorkload] = (),
     reserved_subsets: Mapping[str, Iterable[str]] | None = None,
 ) -> list[Finding]:
     """Every finding for `objects` (the Kubernetes and Istio objects the lab applies).
 
     gateways: the gateway workloads Istio Gateways may select.
+    gateway_api_workloads: the Services istiod generates for the lab's Gateway API Gateways.
     reserved_subsets: DestinationRule subsets (by short host name) allowed to select no
         Deployment, for optional workloads the lab does not deploy.
     """
@@ -138,6 +155,127 @@ def analyze(
         findings += _check_virtual_service(service, index)
     for rule in index.of_kind("DestinationRule"):
         findings += _check_destination_rule(rule, index, reserved)
+    workloads = {(w.namespace, w.gateway_name): w for w in gateway_api_workloads}
+    for gateway in _gateway_api(index, "Gateway"):
+        findings += _check_gateway_api_gateway(gateway, workloads)
+    for route in _gateway_api(index, "HTTPRoute"):
+        findings += _check_http_route(route, index)
+    findings += _check_hosts_claimed_twice(index)
+    return findings
+
+
+# --- The Kubernetes Gateway API -------------------------------------------------------------
+
+
+def _gateway_api(index: _Index, kind: str) -> list[KubernetesObject]:
+    return [
+        obj
+        for obj in index.objects
+        if obj["kind"] == kind and obj.get("apiVersion", "").split("/")[0] == GATEWAY_API_GROUP
+    ]
+
+
+def _service_ports(service: KubernetesObject) -> set[int]:
+    return {port["port"] for port in service["spec"].get("ports", [])}
+
+
+def _check_gateway_api_gateway(
+    gateway: KubernetesObject, workloads: Mapping[tuple[str, str], GatewayApiWorkload]
+) -> list[Finding]:
+    _, namespace, name = _identity(gateway)
+    workload = workloads.get((namespace, name))
+    if workload is None:
+        return []
+    findings = []
+    for listener in gateway["spec"].get("listeners", []):
+        if listener.get("port") not in workload.ports:
+            ports = ", ".join(str(p) for p in workload.ports)
+            findings.append(
+                _finding(
+                    gateway,
+                    "LAB006",
+                    f"listener {listener.get('name')} on port {listener.get('port')} is not a "
+                    f"port of its Service {namespace}/{workload.service_name} ({ports})",
+                )
+            )
+    return findings
+
+
+def _check_http_route(route: KubernetesObject, index: _Index) -> list[Finding]:
+    _, namespace, _ = _identity(route)
+    findings = []
+    gateways = {(_identity(g)[1], _identity(g)[2]): g for g in _gateway_api(index, "Gateway")}
+    for parent in route["spec"].get("parentRefs", []):
+        parent_namespace = parent.get("namespace", namespace)
+        name = parent["name"]
+        if parent.get("kind", "Gateway") == "Service" and parent.get("group", "") == "":
+            service = index.services.get(f"{name}.{parent_namespace}.{CLUSTER_DOMAIN}")
+            if service is None:
+                findings.append(
+                    _finding(route, "LAB004", f"parent Service {name} is not a Service of the lab")
+                )
+            elif "port" in parent and parent["port"] not in _service_ports(service):
+                findings.append(
+                    _finding(route, "LAB004", f"parent Service {name} has no port {parent['port']}")
+                )
+            continue
+        gateway = gateways.get((parent_namespace, name))
+        if gateway is None:
+            findings.append(
+                _finding(route, "LAB004", f"parent Gateway {name} is not a Gateway of the lab")
+            )
+            continue
+        listeners = {item.get("name") for item in gateway["spec"].get("listeners", [])}
+        section = parent.get("sectionName")
+        if section is not None and section not in listeners:
+            findings.append(_finding(route, "LAB004", f"Gateway {name} has no listener {section}"))
+    for rule in route["spec"].get("rules", []):
+        for backend in rule.get("backendRefs", []):
+            if backend.get("kind", "Service") != "Service" or backend.get("group", "") != "":
+                continue
+            backend_namespace = backend.get("namespace", namespace)
+            service = index.services.get(f"{backend['name']}.{backend_namespace}.{CLUSTER_DOMAIN}")
+            if service is None:
+                findings.append(
+                    _finding(
+                        route, "LAB005", f"backend {backend['name']} is not a Service of the lab"
+                    )
+                )
+            elif backend.get("port") not in _service_ports(service):
+                findings.append(
+                    _finding(
+                        route,
+                        "LAB005",
+                        f"backend {backend['name']} has no port {backend.get('port')}",
+                    )
+                )
+    return findings
+
+
+def _check_hosts_claimed_twice(index: _Index) -> list[Finding]:
+    """A Service an HTTPRoute attaches to must not also be routed by a VirtualService:
+    Istio would apply only one of the two, silently."""
+    routed = {}
+    for route in _gateway_api(index, "HTTPRoute"):
+        _, namespace, _ = _identity(route)
+        for parent in route["spec"].get("parentRefs", []):
+            if parent.get("kind") == "Service" and parent.get("group", "") == "":
+                fqdn = f"{parent['name']}.{parent.get('namespace', namespace)}.{CLUSTER_DOMAIN}"
+                routed[fqdn] = route
+    findings = []
+    for service in index.of_kind("VirtualService"):
+        _, namespace, _ = _identity(service)
+        for host in service["spec"].get("hosts", []):
+            fqdn = index.resolve(host, namespace)
+            if fqdn in routed:
+                findings.append(
+                    _finding(
+                        service,
+                        "LAB007",
+                        f"host {host} is also routed by HTTPRoute "
+                        f"{_identity(routed[fqdn])[2]}: route it with one API",
+                    )
+                )
     return findings
 
 

@@ -115,14 +115,22 @@ def structure_problems(obj: Mapping[str, Any]) -> list[str]:
     """One line per field the API does not define (e.g. "unknown field
     spec.http[0].route[0].destinaton") or value of the wrong shape.
 
-    Objects of other kinds or API versions are not looked at; an Istio networking kind the
-    lab has no description for is reported, so that one is added before it is used.
+    Objects of other API versions are not looked at; a kind of Istio's networking v1 API
+    or of the Gateway API v1 that the lab has no description for is reported, so that one
+    is added before it is used.
     """
-    if obj.get("apiVersion") != ISTIO_NETWORKING_API:
+    from checks import gateway_api_fields
+
+    api_version = obj.get("apiVersion", "")
+    if api_version == ISTIO_NETWORKING_API:
+        specs, where = SPECS, "checks/istio_fields.py"
+    elif api_version == f"{gateway_api_fields.GATEWAY_API_GROUP}/v1":
+        specs, where = gateway_api_fields.SPECS, "checks/gateway_api_fields.py"
+    else:
         return []
-    spec_fields = SPECS.get(obj["kind"])
+    spec_fields = specs.get(obj["kind"])
     if spec_fields is None:
-        return [f"kind {obj['kind']} is not described in checks/istio_fields.py"]
+        return [f"kind {obj['kind']} is not described in {where}"]
     return _walk(obj.get("spec", {}), spec_fields, "spec")
 
 

@@ -17,6 +17,9 @@ from constructs.manifest_files import (
 )
 
 SCENARIOS_DIR = MANIFESTS_DIR / "scenarios"
+# The same scenarios in Gateway API form: HTTPRoutes attached to Bookinfo's Services, with
+# ratings' faults still in a VirtualService (the Gateway API has no fault filter).
+GATEWAY_API_SCENARIOS_DIR = MANIFESTS_DIR / "scenarios-gateway-api"
 # Records the active scenario in the cluster (kubectl get configmap bookinfo-scenario), and
 # keeps the scenario's manifest non-empty when the scenario itself adds no routing.
 SCENARIO_MARKER = "bookinfo-scenario"
@@ -27,15 +30,17 @@ def scenario_names() -> tuple[str, ...]:
     return tuple(sorted(path.stem for path in SCENARIOS_DIR.glob("*.yaml")))
 
 
-def scenario_objects(scenario: str) -> list[KubernetesObject]:
-    """The marker ConfigMap and the routing objects of `scenario` (namespace unset)."""
+def scenario_objects(scenario: str, *, gateway_api: bool = False) -> list[KubernetesObject]:
+    """The marker ConfigMap and the routing objects of `scenario` (namespace unset), in the
+    Istio API's form or the Gateway API's."""
     marker = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": SCENARIO_MARKER},
         "data": {"scenario": scenario},
     }
-    return [marker, *load_manifest(f"scenarios/{scenario}.yaml")]
+    folder = GATEWAY_API_SCENARIOS_DIR if gateway_api else SCENARIOS_DIR
+    return [marker, *load_manifest(f"{folder.name}/{scenario}.yaml")]
 
 
 # DestinationRule subsets with no workload in the lab: the optional ratings (MongoDB/MySQL)
@@ -91,6 +96,8 @@ def edge_routing(
         route = in_namespace(load_manifest("gateway-api/bookinfo-route.yaml"), namespace)
         bind_routes(route, ingress)
         edge += route
+        # The per-version Services the scenarios' routes name.
+        edge += in_namespace(load_manifest("gateway-api/bookinfo-versions.yaml"), namespace)
     else:
         edge = in_namespace(load_manifest("bookinfo-routing.yaml"), namespace)
         bind_gateways(edge, ingress)
@@ -137,7 +144,10 @@ class BookinfoRouting(Construct):
         for dependency in props.after:
             self.manifest.node.add_dependency(dependency)
 
-        self.scenario_objects = in_namespace(scenario_objects(props.scenario), props.namespace)
+        gateway_api = isinstance(props.ingress, GatewayApiIngress)
+        self.scenario_objects = in_namespace(
+            scenario_objects(props.scenario, gateway_api=gateway_api), props.namespace
+        )
         # overwrite: created with `kubectl apply`, so routes a user applied by hand while
         # following the docs are taken over instead of failing the deployment.
         self.scenario = eks.KubernetesManifest(

@@ -6,10 +6,16 @@ from dataclasses import dataclass
 
 from aws_cdk import App, Aspects, CrossStackReferences, ReferenceStrength
 
-from checks.istio_analyzer import AnalysisError, GatewayWorkload, ServicePort, analyze
+from checks.istio_analyzer import (
+    AnalysisError,
+    GatewayApiWorkload,
+    GatewayWorkload,
+    ServicePort,
+    analyze,
+)
 from constructs.bookinfo_routing import RESERVED_SUBSETS
 from constructs.function_logs import FunctionLogGroups
-from constructs.ingress_gateway import IngressGateway
+from constructs.ingress_gateway import GatewayApiIngress, IngressGateway
 from stacks.cluster_stack import ClusterStack
 from stacks.config import LabConfig
 from stacks.nag import acknowledge_lab_findings, enable_nag_checks
@@ -64,12 +70,27 @@ def gateway_workload(gateway: IngressGateway) -> GatewayWorkload:
     )
 
 
+def gateway_api_workload(ingress: GatewayApiIngress) -> GatewayApiWorkload:
+    """The Service istiod generates for the Gateway: the status port first, then the
+    listener's port."""
+    return GatewayApiWorkload(
+        namespace=ingress.namespace,
+        gateway_name=ingress.name,
+        service_name=ingress.service_name,
+        ports=(ingress.nlb.status_port.port, ingress.listen_port),
+    )
+
+
 def check_istio_config(lab: Lab) -> None:
     """Fail the synth, naming object and rule, if the applied Istio config would not work."""
     chart_gateway = lab.cluster.mesh.gateway
+    ingress = lab.cluster.ingress
     findings = analyze(
         lab.cluster.applied_objects,
         gateways=[gateway_workload(chart_gateway)] if chart_gateway is not None else [],
+        gateway_api_workloads=(
+            [gateway_api_workload(ingress)] if isinstance(ingress, GatewayApiIngress) else []
+        ),
         reserved_subsets=RESERVED_SUBSETS,
     )
     if findings:

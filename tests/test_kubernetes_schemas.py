@@ -75,3 +75,13 @@ def test_a_wrong_type_fails(synthesized):
     }
     with pytest.raises(kubernetes_validate.ValidationError, match="9080"):
         kubernetes_validate.validate(service, synthesized.config.kubernetes_version, strict=True)
+
+
+def test_the_gateway_api_modes_own_objects_validate_too(synthesized_gateway_api):
+    # The per-version Services its routes name exist only in that mode.
+    objects = applied_core_objects(synthesized_gateway_api.cluster)
+    names = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    assert ("Service", "reviews-v3") in names
+    version = synthesized_gateway_api.config.kubernetes_version
+    for obj in objects:
+        kubernetes_validate.validate(obj, version, strict=True)
