@@ -138,6 +138,21 @@ class ClusterTasks(Construct):
         provider = cr.Provider(self, "Provider", on_event_handler=self.handler)
         self.service_token = provider.service_token
 
+    def task(
+        self, scope: Construct, resource_type: str, properties: dict[str, object]
+    ) -> CustomResource:
+        """One task for the handler, as `Resource` under scope; it runs once the handler's
+        access entry exists, and on delete before that entry goes."""
+        resource = CustomResource(
+            scope,
+            "Resource",
+            service_token=self.service_token,
+            resource_type=resource_type,
+            properties=properties,
+        )
+        resource.node.add_dependency(self.access)
+        return resource
+
 
 @dataclass(frozen=True)
 class GatewayApiCrdsProps:
@@ -162,12 +177,10 @@ class GatewayApiCrds(Construct):
         super().__init__(scope, construct_id)
         self.version = props.version
         self.files = tuple(props.files)
-        self.resource = CustomResource(
+        self.resource = props.tasks.task(
             self,
-            "Resource",
-            service_token=props.tasks.service_token,
-            resource_type=CRDS_RESOURCE_TYPE,
-            properties={
+            CRDS_RESOURCE_TYPE,
+            {
                 "ClusterName": props.cluster_name,
                 "Files": [
                     {
@@ -180,7 +193,6 @@ class GatewayApiCrds(Construct):
                 "Objects": [o for f in self.files for o in f.objects],
             },
         )
-        self.resource.node.add_dependency(props.tasks.access)
 
 
 @dataclass(frozen=True)
@@ -208,16 +220,13 @@ class ServiceRemoval(Construct):
         super().__init__(scope, construct_id)
         if props.timeout.to_minutes() > 9:
             raise ValueError("timeout must leave the 10-minute handler time to answer")
-        self.resource = CustomResource(
+        self.resource = props.tasks.task(
             self,
-            "Resource",
-            service_token=props.tasks.service_token,
-            resource_type=SERVICE_REMOVAL_RESOURCE_TYPE,
-            properties={
+            SERVICE_REMOVAL_RESOURCE_TYPE,
+            {
                 "ClusterName": props.cluster_name,
                 "Namespace": props.namespace,
                 "Service": props.service,
                 "TimeoutSeconds": int(props.timeout.to_seconds()),
             },
         )
-        self.resource.node.add_dependency(props.tasks.access)

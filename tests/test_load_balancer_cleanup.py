@@ -4,16 +4,15 @@ IAM."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import re
-import sys
 
 import pytest
 from aws_cdk.assertions import Match
 
 from bench.critical_path import dependencies
 from constructs.load_balancer_cleanup import HANDLER_DIR, RESOURCE_TYPE
+from tests.handler_modules import handler_module
 from tests.template_queries import ancestors, depends_on, helm_chart, only
 
 HANDLER_PATH = HANDLER_DIR / "handler.py"
@@ -60,16 +59,8 @@ def handler_api_actions() -> set[str]:
 
 @pytest.fixture(scope="module")
 def cleanup_handler_module():
-    name = "cleanup_handler_constants"
-    spec = importlib.util.spec_from_file_location(name, HANDLER_PATH)
-    module = importlib.util.module_from_spec(spec)
-    with pytest.MonkeyPatch.context() as patch:
-        # dataclasses look their module up; a __pycache__ beside handler.py would be
-        # bundled into the Lambda asset.
-        patch.setitem(sys.modules, name, module)
-        patch.setattr(sys, "dont_write_bytecode", True)
-        spec.loader.exec_module(module)
-    return module
+    with handler_module("cleanup_handler_constants", HANDLER_PATH) as module:
+        yield module
 
 
 def cleanup_resource(template):

@@ -8,9 +8,7 @@ unaffected.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -21,6 +19,8 @@ from types import ModuleType
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
+
+from tests.handler_modules import handler_module
 
 HANDLER_PATH = (
     Path(__file__).resolve().parents[2]
@@ -71,16 +71,8 @@ def aws_environment(moto_endpoint) -> Iterator[str]:
 def cleanup_handler() -> Iterator[ModuleType]:
     # Loaded by path: the Lambda runs the file as a top-level module, and the folder is no
     # package of this project.
-    name = "load_balancer_cleanup_handler"
-    spec = importlib.util.spec_from_file_location(name, HANDLER_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    # A __pycache__ beside handler.py would be bundled into the Lambda asset.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sys, "dont_write_bytecode", True)
-        spec.loader.exec_module(module)
-    yield module
-    del sys.modules[name]
+    with handler_module("load_balancer_cleanup_handler", HANDLER_PATH) as module:
+        yield module
 
 
 @pytest.fixture(scope="module")

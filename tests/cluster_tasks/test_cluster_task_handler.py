@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import json
 import sys
 import threading
@@ -22,6 +21,7 @@ import boto3
 import pytest
 
 from constructs.cluster_tasks import HANDLER_DIR
+from tests.handler_modules import handler_module
 
 CLUSTER = "blue"
 CRDS = "Custom::GatewayApiCrds"
@@ -29,14 +29,8 @@ CRDS = "Custom::GatewayApiCrds"
 
 @pytest.fixture(scope="module")
 def handler():
-    name = "cluster_task_handler"
-    spec = importlib.util.spec_from_file_location(name, HANDLER_DIR / "handler.py")
-    module = importlib.util.module_from_spec(spec)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(sys.modules, name, module)
-        patch.setattr(sys, "dont_write_bytecode", True)
-        spec.loader.exec_module(module)
-    return module
+    with handler_module("cluster_task_handler", HANDLER_DIR / "handler.py") as module:
+        yield module
 
 
 @pytest.fixture
