@@ -42,9 +42,10 @@ synth: bootstrap
 	$(CDK) synth --quiet
 	@$(VENV)/bin/python scripts/synth_summary.py cdk.out
 
-# Two worker processes, whole test files each: the lab is synthesized once per worker.
+# Two worker processes, tests handed out one batch at a time; each worker synthesizes
+# every lab variant its tests ask for once.
 test: bootstrap
-	$(VENV)/bin/python -m pytest -n 2 --dist loadfile
+	$(VENV)/bin/python -m pytest -n 2 --dist load
 
 lint: bootstrap
 	$(VENV)/bin/ruff check .
