@@ -42,8 +42,8 @@ synth: bootstrap
 	$(CDK) synth --quiet
 	@$(VENV)/bin/python scripts/synth_summary.py cdk.out
 
-# Two worker processes, tests handed out one batch at a time; each worker synthesizes
-# every lab variant its tests ask for once.
+# Two worker processes, tests handed out one batch at a time; each worker synthesizes every
+# lab variant its tests ask for once.
 test: bootstrap
 	$(VENV)/bin/python -m pytest -n 2 --dist load
 

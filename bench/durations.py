@@ -30,6 +30,10 @@ DURATIONS: Mapping[str, tuple[float, float]] = {
     "Custom::LoadBalancerCleanup": (0.2, 4.0),
     # Downloads and applies the Gateway API's CRDs, then waits until they are Established.
     "Custom::GatewayApiCrds": (0.5, 0.3),
+    # On delete, waits until the load balancer controller has removed a Gateway's NLB.
+    "Custom::ServiceRemoval": (0.1, 1.0),
+    # Lists the routing objects and deletes the ones no manifest lists any more.
+    "Custom::StaleRoutes": (0.3, 0.1),
     "Custom::AWSCDKCfnJson": (0.2, 0.1),
     "AWS::EC2::NatGateway": (2.0, 1.5),
     "AWS::EC2::VPCGatewayAttachment": (0.3, 0.5),

@@ -9,7 +9,9 @@ LAB003 a field the Istio or Gateway API does not define (checks/istio_fields.py,
 checks/gateway_api_fields.py); and for the Kubernetes Gateway API: LAB004 a route's parent
 that is no Gateway listener or Service of the lab, LAB005 a backend that is no Service port
 of the lab, LAB006 a Gateway listener on a port its generated Service does not expose,
-LAB007 a host that both an HTTPRoute and a VirtualService route.
+LAB007 a host that both an HTTPRoute and a VirtualService route; and for ambient mode:
+LAB008 an L7 route for a Service that sends its traffic through no waypoint (ztunnel alone
+never applies it), LAB009 an `istio.io/use-waypoint` label naming no waypoint of the lab.
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ ISTIO_NETWORKING_GROUP = "networking.istio.io"
 ISTIO_KINDS = frozenset({"Gateway", "VirtualService", "DestinationRule", "ServiceEntry"})
 # The pseudo-gateway meaning "sidecars of the mesh" in a VirtualService's gateways.
 MESH_GATEWAY = "mesh"
+# Ambient mode's labels and the waypoints' GatewayClass.
+DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"
+USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
+USE_WAYPOINT_NAMESPACE_LABEL = "istio.io/use-waypoint-namespace"
+WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
+WAYPOINT_CLASS = "istio-waypoint"
+# A waypoint takes Services' traffic unless it is for workloads only (or nothing).
+WAYPOINT_FOR_SERVICES = frozenset({"service", "all"})
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,7 @@ def analyze(
     gateways: Iterable[GatewayWorkload],
     gateway_api_workloads: Iterable[GatewayApiWorkload] = (),
     reserved_subsets: Mapping[str, Iterable[str]] | None = None,
+    namespace_labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[Finding]:
     """Every finding for `objects` (the Kubernetes and Istio objects the lab applies).
 
@@ -137,6 +148,8 @@ def analyze(
     gateway_api_workloads: the Services istiod generates for the lab's Gateway API Gateways.
     reserved_subsets: DestinationRule subsets (by short host name) allowed to select no
         Deployment, for optional workloads the lab does not deploy.
+    namespace_labels: the labels the lab gives its namespaces (which data plane, which
+        waypoint), by namespace name.
     """
     objects = list(objects)
     # The semantic rules below assume well-formed objects: report misspelt fields first.
@@ -161,7 +174,103 @@ def analyze(
     for route in _gateway_api(index, "HTTPRoute"):
         findings += _check_http_route(route, index)
     findings += _check_hosts_claimed_twice(index)
+    findings += _check_ambient(index, namespace_labels or {})
     return findings
+
+
+# --- Ambient mode ---------------------------------------------------------------------------
+
+
+def _check_ambient(index: _Index, namespaces: Mapping[str, Mapping[str, str]]) -> list[Finding]:
+    """LAB009 for every use-waypoint label that names no waypoint taking Services' traffic;
+    LAB008 for every L7 route whose Service, in an ambient namespace, uses no waypoint."""
+    waypoints = {
+        (_identity(g)[1], _identity(g)[2]): g
+        for g in _gateway_api(index, "Gateway")
+        if g["spec"].get("gatewayClassName") == WAYPOINT_CLASS
+    }
+    findings = []
+
+    def waypoint_of(labels: Mapping[str, str], namespace: str) -> tuple[str, str] | None:
+        name = labels.get(USE_WAYPOINT_LABEL)
+        if name is None or name == "none":
+            return None
+        return labels.get(USE_WAYPOINT_NAMESPACE_LABEL, namespace), name
+
+    def problem_with(reference: tuple[str, str]) -> str | None:
+        waypoint = waypoints.get(reference)
+        if waypoint is None:
+            return f"waypoint {reference[0]}/{reference[1]} is not a waypoint of the lab"
+        serves = waypoint["metadata"].get("labels", {}).get(WAYPOINT_FOR_LABEL, "service")
+        if serves not in WAYPOINT_FOR_SERVICES:
+            return (
+                f"waypoint {reference[0]}/{reference[1]} is for {serves!r} traffic, not for "
+                "Services'"
+            )
+        return None
+
+    for namespace, labels in sorted(namespaces.items()):
+        reference = waypoint_of(labels, namespace)
+        problem = reference and problem_with(reference)
+        if problem:
+            findings.append(
+                Finding(
+                    "LAB009", "Namespace", namespace, namespace, f"{USE_WAYPOINT_LABEL}: {problem}"
+                )
+            )
+    for service in index.of_kind("Service"):
+        _, namespace, _ = _identity(service)
+        reference = waypoint_of(service["metadata"].get("labels", {}), namespace)
+        problem = reference and problem_with(reference)
+        if problem:
+            findings.append(_finding(service, "LAB009", f"{USE_WAYPOINT_LABEL}: {problem}"))
+
+    def uses_waypoint(fqdn: str) -> bool:
+        service = index.services[fqdn]
+        _, namespace, _ = _identity(service)
+        own = waypoint_of(service["metadata"].get("labels", {}), namespace)
+        if own is not None:
+            return own in waypoints
+        if USE_WAYPOINT_LABEL in service["metadata"].get("labels", {}):
+            return False  # opted out with "none"
+        inherited = waypoint_of(namespaces.get(namespace, {}), namespace)
+        return inherited is not None and inherited in waypoints
+
+    def ambient(fqdn: str) -> bool:
+        namespace = _identity(index.services[fqdn])[1]
+        return namespaces.get(namespace, {}).get(DATAPLANE_MODE_LABEL) == "ambient"
+
+    for route, fqdn in _mesh_routes(index):
+        if fqdn in index.services and ambient(fqdn) and not uses_waypoint(fqdn):
+            findings.append(
+                _finding(
+                    route,
+                    "LAB008",
+                    f"Service {fqdn.split('.')[0]} sends its traffic through no waypoint, so "
+                    f"in ambient mode this route has no effect (label it {USE_WAYPOINT_LABEL})",
+                )
+            )
+    return findings
+
+
+def _mesh_routes(index: _Index) -> Iterable[tuple[KubernetesObject, str]]:
+    """The L7 routes inside the mesh, with the FQDN of the Service each routes: HTTPRoutes
+    attached to a Service, and VirtualServices bound to the mesh."""
+    for route in _gateway_api(index, "HTTPRoute"):
+        _, namespace, _ = _identity(route)
+        for parent in route["spec"].get("parentRefs", []):
+            if parent.get("kind") == "Service" and parent.get("group", "") == "":
+                yield (
+                    route,
+                    f"{parent['name']}.{parent.get('namespace', namespace)}.{CLUSTER_DOMAIN}",
+                )
+    for service in index.of_kind("VirtualService"):
+        _, namespace, _ = _identity(service)
+        gateways = service["spec"].get("gateways", [])
+        if gateways and MESH_GATEWAY not in gateways:
+            continue
+        for host in service["spec"].get("hosts", []):
+            yield service, index.resolve(host, namespace)
 
 
 # --- The Kubernetes Gateway API -------------------------------------------------------------

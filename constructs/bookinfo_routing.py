@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from aws_cdk import aws_eks_v2 as eks
 
 from constructs import Construct
+from constructs.data_plane import AmbientDataPlane, DataPlane, SidecarDataPlane
 from constructs.ingress_gateway import GatewayApiIngress, IngressGateway
 from constructs.manifest_files import (
     MANIFESTS_DIR,
@@ -20,6 +22,10 @@ SCENARIOS_DIR = MANIFESTS_DIR / "scenarios"
 # The same scenarios in Gateway API form: HTTPRoutes attached to Bookinfo's Services, with
 # ratings' faults still in a VirtualService (the Gateway API has no fault filter).
 GATEWAY_API_SCENARIOS_DIR = MANIFESTS_DIR / "scenarios-gateway-api"
+# The scenarios in ambient form: HTTPRoutes attached to the Services, applied by the waypoint,
+# as the ambient user guides route. Only reviews runs more than one version, so its route is
+# the only one a scenario changes.
+AMBIENT_SCENARIOS_DIR = MANIFESTS_DIR / "scenarios-ambient"
 # Records the active scenario in the cluster (kubectl get configmap bookinfo-scenario), and
 # keeps the scenario's manifest non-empty when the scenario itself adds no routing.
 SCENARIO_MARKER = "bookinfo-scenario"
@@ -30,16 +36,43 @@ def scenario_names() -> tuple[str, ...]:
     return tuple(sorted(path.stem for path in SCENARIOS_DIR.glob("*.yaml")))
 
 
-def scenario_objects(scenario: str, *, gateway_api: bool = False) -> list[KubernetesObject]:
-    """The marker ConfigMap and the routing objects of `scenario` (namespace unset), in the
-    Istio API's form or the Gateway API's."""
+_FAULTS_IN_AMBIENT = (
+    "fault injection has only a VirtualService form, which is alpha in ambient mode and, "
+    "beside the HTTPRoutes of the ambient scenarios, a mix of APIs Istio does not support; "
+    "use dataplane=sidecar"
+)
+# The scenarios with no ambient form, and why: what `dataplane=ambient` refuses.
+AMBIENT_REFUSED: Mapping[str, str] = {
+    "ratings-delay-jason": _FAULTS_IN_AMBIENT,
+    "ratings-abort-jason": _FAULTS_IN_AMBIENT,
+    "reviews-timeout": _FAULTS_IN_AMBIENT.replace(
+        "fault injection", "its 2 s delay on ratings (fault injection)"
+    ),
+}
+
+
+def ambient_scenario_names() -> tuple[str, ...]:
+    """The scenarios that have an ambient form (manifests/scenarios-ambient/)."""
+    return tuple(sorted(path.stem for path in AMBIENT_SCENARIOS_DIR.glob("*.yaml")))
+
+
+def scenario_folder(ingress: IngressGateway | GatewayApiIngress, data_plane: DataPlane) -> Path:
+    """Where the scenarios come from for this ingress and data plane: the ambient form in
+    ambient mode, else the form of the ingress API."""
+    if isinstance(data_plane, AmbientDataPlane):
+        return AMBIENT_SCENARIOS_DIR
+    return GATEWAY_API_SCENARIOS_DIR if isinstance(ingress, GatewayApiIngress) else SCENARIOS_DIR
+
+
+def scenario_objects(scenario: str, *, folder: Path = SCENARIOS_DIR) -> list[KubernetesObject]:
+    """The marker ConfigMap and the routing objects of `scenario` (namespace unset), from
+    one of the scenario folders (the Istio API's form by default)."""
     marker = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": SCENARIO_MARKER},
         "data": {"scenario": scenario},
     }
-    folder = GATEWAY_API_SCENARIOS_DIR if gateway_api else SCENARIOS_DIR
     return [marker, *load_manifest(f"{folder.name}/{scenario}.yaml")]
 
 
@@ -88,20 +121,32 @@ def bind_routes(objects: list[KubernetesObject], ingress: GatewayApiIngress) -> 
 
 
 def edge_routing(
-    ingress: IngressGateway | GatewayApiIngress, namespace: str
+    ingress: IngressGateway | GatewayApiIngress,
+    namespace: str,
+    data_plane: DataPlane | None = None,
 ) -> list[KubernetesObject]:
-    """Bookinfo's edge routing and version subsets, in the form of the ingress API."""
+    """Bookinfo's edge routing in the form of the ingress API, and what the scenarios' routes
+    need: version subsets (DestinationRules) for VirtualServices, per-version Services for
+    HTTPRoutes, and in ambient mode the waypoint that applies them."""
+    data_plane = data_plane or SidecarDataPlane()
     if isinstance(ingress, GatewayApiIngress):
         edge = [ingress.gateway_object()]
         route = in_namespace(load_manifest("gateway-api/bookinfo-route.yaml"), namespace)
         bind_routes(route, ingress)
         edge += route
-        # The per-version Services the scenarios' routes name.
-        edge += in_namespace(load_manifest("gateway-api/bookinfo-versions.yaml"), namespace)
     else:
         edge = in_namespace(load_manifest("bookinfo-routing.yaml"), namespace)
         bind_gateways(edge, ingress)
-    return edge + in_namespace(load_manifest("bookinfo-destination-rules.yaml"), namespace)
+    folder = scenario_folder(ingress, data_plane)
+    if folder != SCENARIOS_DIR:
+        # The per-version Services the scenarios' HTTPRoutes name.
+        edge += in_namespace(load_manifest("gateway-api/bookinfo-versions.yaml"), namespace)
+    if folder != AMBIENT_SCENARIOS_DIR:
+        # Subsets for the VirtualServices (in Gateway API form, ratings' fault routes).
+        edge += in_namespace(load_manifest("bookinfo-destination-rules.yaml"), namespace)
+    if data_plane.waypoint is not None:
+        edge.append(data_plane.waypoint.gateway_object())
+    return edge
 
 
 @dataclass(frozen=True)
@@ -112,7 +157,9 @@ class BookinfoRoutingProps:
     ingress: the ingress the Bookinfo edge route binds to: the istio/gateway chart's
         gateway (an Istio Gateway and VirtualService) or a Gateway API Gateway (with an
         HTTPRoute) in Bookinfo's namespace.
-    scenario: the traffic scenario, a file name (without .yaml) under manifests/scenarios/.
+    data_plane: sidecar, or ambient (scenarios as HTTPRoutes through a waypoint).
+    scenario: the traffic scenario, a file name (without .yaml) in the scenario folder of
+        the ingress and data plane (`scenario_folder`).
     after: constructs that must exist first: Istio's CRDs and validating webhook
         (IstioMesh.istiod) and the namespace.
     """
@@ -122,6 +169,7 @@ class BookinfoRoutingProps:
     ingress: IngressGateway | GatewayApiIngress
     scenario: str
     after: tuple[Construct, ...]
+    data_plane: DataPlane = field(default_factory=SidecarDataPlane)
 
 
 class BookinfoRouting(Construct):
@@ -137,16 +185,16 @@ class BookinfoRouting(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: BookinfoRoutingProps) -> None:
         super().__init__(scope, construct_id)
-        self.objects = edge_routing(props.ingress, props.namespace)
+        self.objects = edge_routing(props.ingress, props.namespace, props.data_plane)
         self.manifest = eks.KubernetesManifest(
             self, "Resources", cluster=props.cluster, manifest=self.objects
         )
         for dependency in props.after:
             self.manifest.node.add_dependency(dependency)
 
-        gateway_api = isinstance(props.ingress, GatewayApiIngress)
+        folder = scenario_folder(props.ingress, props.data_plane)
         self.scenario_objects = in_namespace(
-            scenario_objects(props.scenario, gateway_api=gateway_api), props.namespace
+            scenario_objects(props.scenario, folder=folder), props.namespace
         )
         # overwrite: created with `kubectl apply`, so routes a user applied by hand while
         # following the docs are taken over instead of failing the deployment.

@@ -1,5 +1,7 @@
 """ClusterTasks: a small kubectl custom resource provider for what aws-cdk-lib's own cannot do;
-GatewayApiCrds: the Kubernetes Gateway API's CRDs, applied from their pinned release.
+GatewayApiCrds: the Kubernetes Gateway API's CRDs, applied from their pinned release;
+ServiceRemoval: a wait on delete for a Service that istiod generated; StaleRoutes: deletes
+routing objects the lab's manifests no longer list.
 
 Why not aws-cdk-lib's constructs: a KubernetesManifest needs the objects in the template,
 and the Gateway API's CRDs must not be copied into this repository (nor can 1.1 MB of them
@@ -10,9 +12,10 @@ gateway-crds-helm, which carries several bundles, is about 1.8 MB).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy
 from aws_cdk import aws_eks_v2 as eks
@@ -26,6 +29,19 @@ from constructs import Construct
 HANDLER_DIR = Path(__file__).resolve().parent / "cluster_task_handler"
 CRDS_RESOURCE_TYPE = "Custom::GatewayApiCrds"
 SERVICE_REMOVAL_RESOURCE_TYPE = "Custom::ServiceRemoval"
+STALE_ROUTES_RESOURCE_TYPE = "Custom::StaleRoutes"
+# aws-cdk-lib labels every object of a KubernetesManifest with this prefix and the
+# construct's address, and prunes by that label on update (built-in kinds only).
+PRUNE_LABEL_PREFIX = "aws.cdk.eks/prune-"
+# The routing kinds the lab's manifests apply, as (API group, kind) -> the resource name
+# kubectl lists them by: the kinds `kubectl apply --prune` leaves behind.
+ROUTING_KINDS: Mapping[tuple[str, str], str] = {
+    ("networking.istio.io", "Gateway"): "gateways.networking.istio.io",
+    ("networking.istio.io", "VirtualService"): "virtualservices.networking.istio.io",
+    ("networking.istio.io", "DestinationRule"): "destinationrules.networking.istio.io",
+    ("gateway.networking.k8s.io", "Gateway"): "gateways.gateway.networking.k8s.io",
+    ("gateway.networking.k8s.io", "HTTPRoute"): "httproutes.gateway.networking.k8s.io",
+}
 
 # The Gateway API release Istio 1.31 builds against (its go.mod pins v1.6.0; pilot requires
 # the v1.6 bundle, e.g. for TCPRoute), at its latest patch.
@@ -230,3 +246,55 @@ class ServiceRemoval(Construct):
                 "TimeoutSeconds": int(props.timeout.to_seconds()),
             },
         )
+
+
+def prune_label(manifest: eks.KubernetesManifest) -> str:
+    """The label aws-cdk-lib puts on every object `manifest` applies."""
+    return f"{PRUNE_LABEL_PREFIX}{manifest.node.addr}"
+
+
+def routing_key(obj: Mapping[str, Any]) -> str | None:
+    """`Kind.group/name` of a routing object (as the handler compares them), else None."""
+    group = obj["apiVersion"].rpartition("/")[0]
+    if (group, obj["kind"]) not in ROUTING_KINDS:
+        return None
+    return f"{obj['kind']}.{group}/{obj['metadata']['name']}"
+
+
+@dataclass(frozen=True)
+class StaleRoutesProps:
+    """
+    tasks: the provider that deletes.
+    cluster_name, namespace: where the routing objects live.
+    manifests: the manifests that apply them; their prune labels find what they applied.
+    objects: every object the manifests apply now (the routing objects among them stay).
+    """
+
+    tasks: ClusterTasks
+    cluster_name: str
+    namespace: str
+    manifests: tuple[eks.KubernetesManifest, ...]
+    objects: Sequence[Mapping[str, Any]]
+
+
+class StaleRoutes(Construct):
+    """After the routing manifests are applied, deletes the routing objects they applied
+    before and no longer list (after a switch of ingress API or data plane), which
+    `kubectl apply --prune` keeps because its default allowlist has built-in kinds only."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: StaleRoutesProps) -> None:
+        super().__init__(scope, construct_id)
+        keep = sorted(k for k in (routing_key(o) for o in props.objects) if k is not None)
+        self.resource = props.tasks.task(
+            self,
+            STALE_ROUTES_RESOURCE_TYPE,
+            {
+                "ClusterName": props.cluster_name,
+                "Namespace": props.namespace,
+                "Kinds": sorted(ROUTING_KINDS.values()),
+                "Selectors": [prune_label(m) for m in props.manifests],
+                "Keep": keep,
+            },
+        )
+        for manifest in props.manifests:
+            self.resource.node.add_dependency(manifest)

@@ -1,4 +1,5 @@
-"""IstioMesh: the Istio control plane and its ingress gateway, installed with Helm."""
+"""IstioMesh: the Istio control plane, the data plane's node agents and the ingress gateway,
+installed with Helm."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 from constructs.capacity import Pods, Requests
 from constructs.cluster_tasks import ClusterTasks, GatewayApiCrds, GatewayApiCrdsProps
+from constructs.data_plane import SIDECAR_RESOURCES, AmbientDataPlane, DataPlane, SidecarDataPlane
 from constructs.ingress_gateway import IngressGateway
 from constructs.service_webhook import creates_no_services
 from constructs.telemetry import TracingBackend
@@ -19,17 +21,16 @@ ISTIO_CHART_REPOSITORY = "https://blob.istio.io/istio-release/charts"
 ISTIO_SYSTEM_NAMESPACE = "istio-system"
 
 # istiod's chart asks for 500m CPU and 2 GiB by default, sized for production meshes; a lab
-# with one app needs a fraction. The sidecar's requests are the chart's default, named here
-# because the capacity check adds them up for every injected pod.
+# with one app needs a fraction.
 ISTIOD_RESOURCES = {"requests": {"cpu": "100m", "memory": "512Mi"}}
-SIDECAR_RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}}
 
 
 @dataclass(frozen=True)
 class IstioMeshProps:
     """
     cluster: where to install.
-    istio_version: chart version of base, istiod and gateway (x.y.z).
+    istio_version: chart version of every Istio chart (x.y.z).
+    data_plane: sidecar (nothing beyond istiod) or ambient (istio-cni and ztunnel too).
     tasks: the kubectl task provider that applies the Gateway API's CRDs.
     load_balancer_controller: the AWS Load Balancer Controller; the gateway's Service is
         created after it (its webhook must see the Service) and deleted before it (so it
@@ -47,24 +48,30 @@ class IstioMeshProps:
     istio_version: str
     load_balancer_controller: Construct
     tasks: ClusterTasks
+    data_plane: DataPlane = field(default_factory=SidecarDataPlane)
     gateway: IngressGateway | None = field(default_factory=IngressGateway)
     tracing: TracingBackend | None = None
     tracing_sampling: float = 100.0
     istiod_timeout: Duration = field(default_factory=lambda: Duration.minutes(10))
+    node_agents_timeout: Duration = field(default_factory=lambda: Duration.minutes(10))
     gateway_timeout: Duration = field(default_factory=lambda: Duration.minutes(10))
 
 
 class IstioMesh(Construct):
-    """Deploys istio/base (CRDs), istiod (waited for until ready) and istio/gateway.
+    """Deploys the Gateway API's CRDs, istio/base (CRDs), istiod (waited for until ready),
+    in ambient mode istio-cni and ztunnel (each waited for on every node), and istio/gateway.
 
-    `istiod` is the readiness point for anything that needs sidecar injection or Istio's
-    validating webhook: depend on it, not on `base`.
+    `istiod` is the readiness point for Istio's validating webhook: depend on it, not on
+    `base`. `data_plane_ready` are the constructs after which a new application pod joins the
+    mesh (sidecar injection, or ambient redirection into ztunnel).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, props: IstioMeshProps) -> None:
         super().__init__(scope, construct_id)
         self.gateway = props.gateway
-        # What every injected pod asks for on top of its own containers.
+        self.data_plane = props.data_plane
+        # What every pod istiod builds from its proxy template asks for: an injected sidecar,
+        # or a gateway deployed for a Gateway API Gateway.
         self.sidecar_requests = Requests.of(SIDECAR_RESOURCES)
         self.pods: tuple[Pods, ...] = (Pods("istiod", Requests.of(ISTIOD_RESOURCES)),)
         if props.gateway is not None:
@@ -113,12 +120,20 @@ class IstioMesh(Construct):
             "istiod",
             release="istiod",
             namespace=ISTIO_SYSTEM_NAMESPACE,
-            values=istiod_values(props.tracing),
+            values=istiod_values(props.tracing, props.data_plane),
             wait=True,
             timeout=props.istiod_timeout,
         )
         self.istiod.node.add_dependency(self.base)
         self.istiod.node.add_dependency(self.gateway_api_crds)
+
+        self.data_plane_ready: tuple[Construct, ...] = (self.istiod,)
+        self.node_agents: tuple[eks.HelmChart, ...] = ()
+        if isinstance(props.data_plane, AmbientDataPlane):
+            self.node_agents = self._ambient_node_agents(
+                props.data_plane, istio_chart, props.node_agents_timeout
+            )
+            self.data_plane_ready += self.node_agents
 
         # Mesh-wide: every proxy traces this share of requests into the backend. A
         # Telemetry resource needs Istio's CRDs and validating webhook, so istiod first.
@@ -149,12 +164,52 @@ class IstioMesh(Construct):
             self.gateway_chart.node.add_dependency(self.istiod)
             self.gateway_chart.node.add_dependency(props.load_balancer_controller)
 
+    def _ambient_node_agents(
+        self, plane: AmbientDataPlane, istio_chart, timeout: Duration
+    ) -> tuple[eks.HelmChart, ...]:
+        """istio-cni and ztunnel, as Istio's Helm guide for ambient installs them (release
+        names, namespace and profile); both DaemonSets are waited for on every node, since a
+        pod started on a node before both run there is not redirected into the mesh."""
+        agents = []
+        for chart_id, chart, release, values, renders in (
+            ("Cni", "cni", "istio-cni", plane.cni_values(), "RBAC, a ConfigMap, a DaemonSet"),
+            ("Ztunnel", "ztunnel", "ztunnel", plane.ztunnel_values(), "a DaemonSet"),
+        ):
+            agent = istio_chart(
+                chart_id,
+                chart,
+                release=release,
+                namespace=ISTIO_SYSTEM_NAMESPACE,
+                values=values,
+                wait=True,
+                timeout=timeout,
+            )
+            # istiod first: ztunnel fetches its certificates and configuration from istiod;
+            # on delete both DaemonSets go before istiod.
+            agent.node.add_dependency(self.istiod)
+            creates_no_services(
+                agent,
+                f"istio/{chart} renders a ServiceAccount, {renders}; no Service (helm "
+                "template of the release-1.31 chart with these values)",
+            )
+            agents.append(agent)
+        self.pods += (
+            Pods("ztunnel", Requests.of(plane.ztunnel_resources), per_node=True),
+            Pods("istio-cni-node", Requests.of(plane.cni_resources), per_node=True),
+        )
+        return tuple(agents)
 
-def istiod_values(tracing: TracingBackend | None) -> dict[str, Any]:
-    """istiod's chart values: modest requests, and the tracing extension provider."""
+
+def istiod_values(
+    tracing: TracingBackend | None, data_plane: DataPlane | None = None
+) -> dict[str, Any]:
+    """istiod's chart values: modest requests, the data plane's profile, and the tracing
+    extension provider."""
+    plane = (data_plane or SidecarDataPlane()).istiod_values()
     values: dict[str, Any] = {
+        **plane,
         "resources": ISTIOD_RESOURCES,
-        "global": {"proxy": {"resources": SIDECAR_RESOURCES}},
+        "global": {**plane.get("global", {}), "proxy": {"resources": SIDECAR_RESOURCES}},
     }
     if tracing is not None:
         values["meshConfig"] = {

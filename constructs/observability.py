@@ -4,7 +4,7 @@ backend, and Kiali drawing the mesh and linking to both."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import aws_eks_v2 as eks
@@ -64,11 +64,14 @@ class ObservabilityProps:
     cluster: where to install.
     istio_version: the deployed Istio release; Grafana's dashboards are that release's.
     tracing: the tracing backend to deploy, or None for no tracing.
+    data_plane_dashboards: Istio's dashboards for the data plane's own proxies (ztunnel's
+        in ambient mode), name -> file, beside the common ones.
     """
 
     cluster: eks.ICluster
     istio_version: str
     tracing: TracingBackend | None
+    data_plane_dashboards: Mapping[str, str] = field(default_factory=dict)
 
 
 class Observability(Construct):
@@ -116,7 +119,7 @@ class Observability(Construct):
             chart="grafana",
             version=GRAFANA_CHART_VERSION,
             release=GRAFANA.name,
-            values=grafana_values(props.istio_version),
+            values=grafana_values(props.istio_version, props.data_plane_dashboards),
         )
         # Grafana's first dashboards query Prometheus.
         self.grafana.node.add_dependency(self.prometheus)
@@ -172,14 +175,18 @@ def prometheus_values() -> dict[str, Any]:
     }
 
 
-def istio_dashboard_urls(istio_version: str) -> dict[str, str]:
+def istio_dashboard_urls(
+    istio_version: str, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
     return {
         name: ISTIO_DASHBOARD_SOURCE.format(version=istio_version, file=file)
-        for name, file in ISTIO_DASHBOARDS.items()
+        for name, file in {**ISTIO_DASHBOARDS, **(extra or {})}.items()
     }
 
 
-def grafana_values(istio_version: str) -> dict[str, Any]:
+def grafana_values(
+    istio_version: str, extra_dashboards: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     return {
         "service": {"type": "ClusterIP", "port": GRAFANA.port},
         "podLabels": dict(NOT_INJECTED),
@@ -221,7 +228,8 @@ def grafana_values(istio_version: str) -> dict[str, Any]:
         },
         "dashboards": {
             GRAFANA_DASHBOARD_FOLDER: {
-                name: {"url": url} for name, url in istio_dashboard_urls(istio_version).items()
+                name: {"url": url}
+                for name, url in istio_dashboard_urls(istio_version, extra_dashboards).items()
             }
         },
     }

@@ -37,6 +37,8 @@ MAX_REQUESTS = 10_000
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_TRACES_WAIT_S = 30.0
 DEFAULT_TRACING = "jaeger"
+DEFAULT_DATAPLANE = "sidecar"
+DATAPLANES = ("sidecar", "ambient")
 
 
 class SetupError(Exception):
@@ -124,6 +126,14 @@ def _parser() -> argparse.ArgumentParser:
         help=f"tracing backend the lab runs (default: cdk.json's context, else {DEFAULT_TRACING})",
     )
     parser.add_argument(
+        "--dataplane",
+        choices=DATAPLANES,
+        help=(
+            f"Istio data plane the lab runs (default: cdk.json's context, else "
+            f"{DEFAULT_DATAPLANE}); --traces needs sidecars"
+        ),
+    )
+    parser.add_argument(
         "--tracing-url",
         help="the backend's HTTP API at this URL instead of a port-forward, e.g. http://localhost:16686",
     )
@@ -196,6 +206,13 @@ def _run(args: argparse.Namespace) -> int:
                 f"pass --tracing {' or '.join(sorted(APIS))} if you deployed with one"
             )
         tracing_api = APIS[backend]
+        dataplane = args.dataplane or deployed_dataplane()
+        if dataplane != DEFAULT_DATAPLANE:
+            raise SetupError(
+                f"the lab's data plane is {dataplane!r}: without sidecars only the ingress "
+                "gateway and waypoints send spans, so productpage, details, reviews and ratings "
+                "never appear in a trace; --traces checks a sidecar lab"
+            )
 
     show_progress = args.progress or sys.stderr.isatty()
     samples = collect(client, args.requests, progress=sys.stderr if show_progress else None)
@@ -275,6 +292,12 @@ def deployed_tracing() -> str:
     """The tracing backend in cdk.json's context, which a deployment uses unless given -c."""
     tracing = _cdk_json_context("tracing", "--tracing")
     return DEFAULT_TRACING if tracing is None else str(tracing)
+
+
+def deployed_dataplane() -> str:
+    """The data plane in cdk.json's context, which a deployment uses unless given -c."""
+    dataplane = _cdk_json_context("dataplane", "--dataplane")
+    return DEFAULT_DATAPLANE if dataplane is None else str(dataplane)
 
 
 def _cdk_json_context(key: str, option: str) -> object:

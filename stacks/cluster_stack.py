@@ -16,12 +16,15 @@ from constructs.cluster_tasks import (
     ClusterTasksProps,
     ServiceRemoval,
     ServiceRemovalProps,
+    StaleRoutes,
+    StaleRoutesProps,
 )
+from constructs.data_plane import AmbientDataPlane, DataPlane, SidecarDataPlane
 from constructs.ingress_gateway import GatewayApiIngress, IngressGateway
 from constructs.istio_mesh import IstioMesh, IstioMeshProps
 from constructs.observability import Observability, ObservabilityProps
 from constructs.service_webhook import WaitForServiceWebhook, controller_chart
-from stacks.config import GATEWAY_API, LabConfig
+from stacks.config import AMBIENT, GATEWAY_API, LabConfig
 
 LOAD_BALANCER_CONTROLLER_VERSION = eks.AlbControllerVersion.V3_2_2
 # The controller's chart sets no requests; these make its two replicas count in the
@@ -127,6 +130,12 @@ class ClusterStack(Stack):
             if config.ingress_api == GATEWAY_API
             else IngressGateway()
         )
+        # The data plane too is chosen here, once.
+        self.data_plane: DataPlane = (
+            AmbientDataPlane(namespace=config.bookinfo_namespace)
+            if config.dataplane == AMBIENT
+            else SidecarDataPlane()
+        )
         self.mesh = IstioMesh(
             self,
             "Istio",
@@ -135,6 +144,7 @@ class ClusterStack(Stack):
                 istio_version=config.istio_version,
                 load_balancer_controller=load_balancer_controller,
                 tasks=self.tasks,
+                data_plane=self.data_plane,
                 gateway=self.ingress if isinstance(self.ingress, IngressGateway) else None,
                 tracing=config.tracing_backend,
                 tracing_sampling=config.tracing_sampling,
@@ -150,6 +160,7 @@ class ClusterStack(Stack):
                 cluster=self.cluster,
                 istio_version=config.istio_version,
                 tracing=config.tracing_backend,
+                data_plane_dashboards=self.data_plane.dashboards,
             ),
         )
 
@@ -159,7 +170,8 @@ class ClusterStack(Stack):
             props=BookinfoProps(
                 cluster=self.cluster,
                 namespace=config.bookinfo_namespace,
-                mesh_ready=self.mesh.istiod,
+                data_plane=self.data_plane,
+                mesh_ready=self.mesh.data_plane_ready,
             ),
         )
         routing_after: tuple[Construct, ...] = (self.mesh.istiod, self.bookinfo.namespace)
@@ -187,8 +199,23 @@ class ClusterStack(Stack):
                 cluster=self.cluster,
                 namespace=config.bookinfo_namespace,
                 ingress=self.ingress,
+                data_plane=self.data_plane,
                 scenario=config.scenario,
                 after=routing_after,
+            ),
+        )
+
+        # A switch of ingress API or data plane updates the routing manifests in place;
+        # this then removes the routes of the old form, which kubectl's pruning keeps.
+        self.stale_routes = StaleRoutes(
+            self,
+            "StaleRoutes",
+            props=StaleRoutesProps(
+                tasks=self.tasks,
+                cluster_name=self.cluster.cluster_name,
+                namespace=config.bookinfo_namespace,
+                manifests=(self.routing.manifest, self.routing.scenario),
+                objects=[*self.routing.objects, *self.routing.scenario_objects],
             ),
         )
 
@@ -207,15 +234,23 @@ class ClusterStack(Stack):
             *self.mesh.pods,
             *self._gateway_api_pods(),
             *self.observability.pods,
-            *pods_of_manifest(self.bookinfo.objects, sidecar=self.mesh.sidecar_requests),
+            *pods_of_manifest(self.bookinfo.objects, sidecar=self._pod_overhead()),
         )
 
+    def _pod_overhead(self) -> Requests | None:
+        overhead = self.data_plane.pod_overhead
+        return None if overhead is None else Requests.of(overhead)
+
     def _gateway_api_pods(self) -> tuple[Pods, ...]:
-        # istiod deploys a Gateway API Gateway's pod from its proxy template: the sidecar's
-        # requests.
+        # istiod deploys a Gateway API Gateway's pod from its proxy template (the sidecar's
+        # requests), and a waypoint's from its own (global.waypoint.resources).
+        pods: tuple[Pods, ...] = ()
         if isinstance(self.ingress, GatewayApiIngress):
-            return (Pods(self.ingress.service_name, self.mesh.sidecar_requests),)
-        return ()
+            pods += (Pods(self.ingress.service_name, self.mesh.sidecar_requests),)
+        if isinstance(self.data_plane, AmbientDataPlane):
+            waypoint = self.data_plane.waypoint
+            pods += (Pods(waypoint.name, Requests.of(self.data_plane.waypoint_resources)),)
+        return pods
 
     @property
     def applied_objects(self) -> list[dict]:

@@ -19,7 +19,7 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk.lambda_layer_kubectl_v35 import KubectlV35Layer
 from aws_cdk.lambda_layer_kubectl_v36 import KubectlV36Layer
 
-from constructs.bookinfo_routing import scenario_names
+from constructs.bookinfo_routing import AMBIENT_REFUSED, ambient_scenario_names, scenario_names
 from constructs.telemetry import TRACING_BACKENDS, TracingBackend
 
 
@@ -42,6 +42,7 @@ SUPPORTED_KUBERNETES: Mapping[str, KubernetesRelease] = {
 SUPPORTED_ISTIO_MINORS = ("1.31",)
 
 SCENARIOS = scenario_names()
+AMBIENT_SCENARIOS = ambient_scenario_names()
 
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 
@@ -50,6 +51,12 @@ CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 ISTIO_API = "istio"
 GATEWAY_API = "gateway-api"
 INGRESS_APIS = (ISTIO_API, GATEWAY_API)
+
+# The data plane: an Envoy sidecar in every pod, or ambient mode (ztunnel on every node and a
+# waypoint for L7 routing).
+SIDECAR = "sidecar"
+AMBIENT = "ambient"
+DATAPLANES = (SIDECAR, AMBIENT)
 
 MIN_NODES, MAX_NODES = 1, 10
 AVAILABILITY_ZONES = 2
@@ -63,6 +70,7 @@ DEFAULTS: Mapping[str, Any] = {
     "istioVersion": "1.31.1",
     "scenario": "round-robin",
     "ingressApi": "istio",
+    "dataplane": "sidecar",
     "bookinfoNamespace": "default",
     "vpcCidr": "10.0.0.0/16",
     "natGateways": 1,
@@ -98,6 +106,7 @@ class LabConfig:
     istio_version: str
     scenario: str
     ingress_api: str
+    dataplane: str
     bookinfo_namespace: str
     vpc_cidr: str
     nat_gateways: int
@@ -168,6 +177,13 @@ class LabConfig:
             f"valid ingress APIs are {', '.join(INGRESS_APIS)}",
         )
 
+        check(
+            "dataplane",
+            values["dataplane"] in DATAPLANES,
+            f"valid data planes are {', '.join(DATAPLANES)}",
+        )
+        problems += _combination_problems(values)
+
         namespace = values["bookinfoNamespace"]
         check(
             "bookinfoNamespace",
@@ -230,6 +246,7 @@ class LabConfig:
             istio_version=istio,
             scenario=values["scenario"],
             ingress_api=values["ingressApi"],
+            dataplane=values["dataplane"],
             bookinfo_namespace=namespace,
             vpc_cidr=values["vpcCidr"],
             nat_gateways=values["natGateways"],
@@ -240,6 +257,15 @@ class LabConfig:
             tracing_sampling=float(values["tracingSampling"]),
             nag=values["nag"],
         )
+
+
+def _combination_problems(values: Mapping[str, Any]) -> list[str]:
+    """Valid values that cannot work together, one line each naming the keys and why."""
+    scenario, dataplane = values["scenario"], values["dataplane"]
+    if dataplane == AMBIENT and scenario in SCENARIOS and scenario not in AMBIENT_SCENARIOS:
+        reason = AMBIENT_REFUSED.get(scenario, "it has no ambient form")
+        return [f"context scenario={scenario!r} with dataplane={dataplane!r}: {reason}"]
+    return []
 
 
 def _unknown_keys(context: Mapping[str, Any]) -> list[str]:

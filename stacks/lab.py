@@ -92,6 +92,9 @@ def check_istio_config(lab: Lab) -> None:
             [gateway_api_workload(ingress)] if isinstance(ingress, GatewayApiIngress) else []
         ),
         reserved_subsets=RESERVED_SUBSETS,
+        namespace_labels={
+            lab.cluster.bookinfo.namespace_name: lab.cluster.data_plane.namespace_labels
+        },
     )
     if findings:
         raise AnalysisError(findings)

@@ -73,6 +73,13 @@ def synthesized_gateway_api(tmp_path_factory: pytest.TempPathFactory) -> Synthes
 
 
 @pytest.fixture(scope="session")
+def synthesized_ambient(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedLab:
+    """The lab with `-c dataplane=ambient` (synthesized once, for the tests of that mode)."""
+    context = {**cdk_json_context(), "dataplane": "ambient"}
+    return synthesize(context, tmp_path_factory.mktemp("cdk.out.ambient"))
+
+
+@pytest.fixture(scope="session")
 def cluster_template(synthesized: SynthesizedLab) -> Template:
     return synthesized.cluster
 

@@ -4,25 +4,57 @@ verdict on them: shared by the analyzer and scenario tests."""
 from __future__ import annotations
 
 from checks.istio_analyzer import analyze
-from constructs.bookinfo_routing import RESERVED_SUBSETS, edge_routing, scenario_objects
-from constructs.ingress_gateway import IngressGateway
+from constructs.bookinfo_routing import (
+    RESERVED_SUBSETS,
+    edge_routing,
+    scenario_folder,
+    scenario_objects,
+)
+from constructs.data_plane import DataPlane, SidecarDataPlane
+from constructs.ingress_gateway import GatewayApiIngress, IngressGateway
 from constructs.manifest_files import in_namespace, load_manifest
-from stacks.lab import gateway_workload
+from stacks.lab import gateway_api_workload, gateway_workload
 
 NAMESPACE = "default"
 
 
-def lab_objects(scenario: str | None = None) -> list[dict]:
-    """Bookinfo, its routing (Gateway bound to the default gateway) and, if given, a scenario."""
-    routing = edge_routing(IngressGateway(), NAMESPACE)
-    objects = in_namespace(load_manifest("bookinfo.yaml"), NAMESPACE) + routing
+def lab_objects(
+    scenario: str | None = None,
+    *,
+    ingress: IngressGateway | GatewayApiIngress | None = None,
+    data_plane: DataPlane | None = None,
+) -> list[dict]:
+    """Bookinfo (as the data plane enrolls it), its routing for the ingress (the istio/gateway
+    chart's by default) and, if given, a scenario in the form the two call for."""
+    ingress = ingress or IngressGateway()
+    data_plane = data_plane or SidecarDataPlane()
+    objects = data_plane.enroll(in_namespace(load_manifest("bookinfo.yaml"), NAMESPACE))
+    objects += edge_routing(ingress, NAMESPACE, data_plane)
     if scenario is not None:
-        objects += in_namespace(scenario_objects(scenario), NAMESPACE)
+        folder = scenario_folder(ingress, data_plane)
+        objects += in_namespace(scenario_objects(scenario, folder=folder), NAMESPACE)
     return objects
 
 
-def analyzer_messages(objects, reserved=RESERVED_SUBSETS) -> list[str]:
+def analyzer_messages(
+    objects,
+    reserved=RESERVED_SUBSETS,
+    *,
+    ingress: IngressGateway | GatewayApiIngress | None = None,
+    data_plane: DataPlane | None = None,
+) -> list[str]:
+    """The analyzer's findings as the synth reports them, for the lab's gateway workloads
+    and namespace labels."""
+    ingress = ingress or IngressGateway()
+    data_plane = data_plane or SidecarDataPlane()
+    chart_gateway = ingress if isinstance(ingress, IngressGateway) else None
     findings = analyze(
-        objects, gateways=[gateway_workload(IngressGateway())], reserved_subsets=reserved
+        objects,
+        gateways=[gateway_workload(chart_gateway)] if chart_gateway else [],
+        gateway_api_workloads=(
+            [gateway_api_workload(ingress)] if isinstance(ingress, GatewayApiIngress) else []
+        ),
+        reserved_subsets=reserved,
+        namespace_labels={NAMESPACE: data_plane.namespace_labels},
     )
     return [str(f) for f in findings]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
 from constructs.bookinfo import Bookinfo, BookinfoProps
 from constructs.bookinfo_routing import RESERVED_SUBSETS
+from constructs.data_plane import SidecarDataPlane
 from tests.template_queries import (
     MANIFEST,
     PATCH,
@@ -85,8 +88,13 @@ def test_default_namespace_is_labelled_in_place_after_istiod(cluster_template, s
     label_id, label = only(cluster_template.find_resources(PATCH), "namespace patch")
     props = label["Properties"]
     assert props["ResourceName"] == "namespace/default"
-    assert props["ApplyPatchJson"] == '{"metadata":{"labels":{"istio-injection":"enabled"}}}'
-    assert "enabled" not in props["RestorePatchJson"]
+    # Both data planes' labels, so that a switch of data plane overwrites both.
+    assert json.loads(props["ApplyPatchJson"]) == {
+        "metadata": {"labels": {"istio-injection": "enabled", "istio.io/dataplane-mode": "none"}}
+    }
+    assert json.loads(props["RestorePatchJson"]) == {
+        "metadata": {"labels": {"istio-injection": "disabled", "istio.io/dataplane-mode": "none"}}
+    }
     # No manifest creates (and so, on delete, removes) a Namespace.
     for resource in cluster_template.find_resources(MANIFEST).values():
         manifest = resource["Properties"]["Manifest"]
@@ -161,7 +169,12 @@ def test_a_new_namespace_is_created_labelled_and_deleted_with_the_lab():
     Bookinfo(
         stack,
         "Bookinfo",
-        props=BookinfoProps(cluster=cluster, namespace="bookinfo", mesh_ready=mesh_ready),
+        props=BookinfoProps(
+            cluster=cluster,
+            namespace="bookinfo",
+            data_plane=SidecarDataPlane(),
+            mesh_ready=(mesh_ready,),
+        ),
     )
     template = Template.from_stack(stack)
 

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from constructs.bookinfo_routing import AMBIENT_REFUSED, ambient_scenario_names
 from stacks.config import DEFAULTS, SUPPORTED_KUBERNETES, ConfigError, LabConfig
 from tests.conftest import PROJECT_ROOT, cdk_json_context
 
@@ -83,6 +84,7 @@ def test_every_supported_kubernetes_version_parses(version):
         ("nag", "maybe", "expected true or false"),
         ("tracing", "skywalking", "valid tracing backends are jaeger, zipkin, none"),
         ("ingressApi", "gateway", "valid ingress APIs are istio, gateway-api"),
+        ("dataplane", "sidecarless", "valid data planes are sidecar, ambient"),
         ("tracingSampling", 101, "expected a sampling percentage from 0 to 100"),
         ("tracingSampling", -1, "expected a sampling percentage from 0 to 100"),
         ("tracingSampling", "lots", "expected a sampling percentage from 0 to 100"),
@@ -95,6 +97,26 @@ def test_a_bad_value_yields_one_line_naming_key_value_and_expectation(key, value
     assert len(problems) == 1
     assert problems[0].startswith(f"context {key}={value!r}: ")
     assert expected in problems[0]
+
+
+@pytest.mark.parametrize("scenario", sorted(AMBIENT_REFUSED))
+def test_a_scenario_without_an_ambient_form_is_refused_in_ambient_mode(scenario):
+    problems = problems_for(dataplane="ambient", scenario=scenario)
+    assert problems == [
+        f"context scenario={scenario!r} with dataplane='ambient': {AMBIENT_REFUSED[scenario]}"
+    ]
+    assert "use dataplane=sidecar" in problems[0]
+    # Each of the two keys alone is fine.
+    LabConfig.from_context({**DEFAULTS, "scenario": scenario})
+
+
+@pytest.mark.parametrize("scenario", ambient_scenario_names())
+@pytest.mark.parametrize("ingress_api", ["istio", "gateway-api"])
+def test_ambient_mode_takes_the_scenarios_with_an_ambient_form(scenario, ingress_api):
+    config = LabConfig.from_context(
+        {**DEFAULTS, "dataplane": "ambient", "scenario": scenario, "ingressApi": ingress_api}
+    )
+    assert (config.dataplane, config.scenario) == ("ambient", scenario)
 
 
 @pytest.mark.parametrize(

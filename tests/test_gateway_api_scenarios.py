@@ -3,49 +3,34 @@ routing exactly as their Istio API form does, checked by the analyzer's Gateway 
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from aws_cdk.assertions import Template
 
-from checks.istio_analyzer import analyze
 from constructs.bookinfo_routing import (
     GATEWAY_API_SCENARIOS_DIR,
-    RESERVED_SUBSETS,
     SCENARIOS_DIR,
     BookinfoRouting,
     BookinfoRoutingProps,
-    edge_routing,
     scenario_names,
     scenario_objects,
 )
 from constructs.ingress_gateway import GatewayApiIngress
-from constructs.manifest_files import in_namespace, load_manifest
-from stacks.lab import gateway_api_workload
+from tests.istio_objects import NAMESPACE, analyzer_messages
+from tests.istio_objects import lab_objects as any_lab_objects
+from tests.scenario_routing import gateway_api_routing, istio_routing
 from tests.template_queries import MANIFEST, stack_with_imported_cluster
 
-NAMESPACE = "default"
 INGRESS = GatewayApiIngress(namespace=NAMESPACE)
 SCENARIOS = scenario_names()
 SERVICES = ("productpage", "details", "reviews", "ratings")
 
 
 def lab_objects(scenario: str) -> list[dict]:
-    return (
-        in_namespace(load_manifest("bookinfo.yaml"), NAMESPACE)
-        + edge_routing(INGRESS, NAMESPACE)
-        + in_namespace(scenario_objects(scenario, gateway_api=True), NAMESPACE)
-    )
+    return any_lab_objects(scenario, ingress=INGRESS)
 
 
 def messages(objects) -> list[str]:
-    findings = analyze(
-        objects,
-        gateways=[],
-        gateway_api_workloads=[gateway_api_workload(INGRESS)],
-        reserved_subsets=RESERVED_SUBSETS,
-    )
-    return [str(f) for f in findings]
+    return analyzer_messages(objects, ingress=INGRESS)
 
 
 def find(objects, kind, name):
@@ -67,7 +52,8 @@ def test_every_scenario_defines_the_same_objects():
     # kubectl's pruning skips Istio and Gateway API kinds: a switch must update, not leave.
     def identities(scenario):
         return sorted(
-            (o["kind"], o["metadata"]["name"]) for o in scenario_objects(scenario, gateway_api=True)
+            (o["kind"], o["metadata"]["name"])
+            for o in scenario_objects(scenario, folder=GATEWAY_API_SCENARIOS_DIR)
         )
 
     first = identities(SCENARIOS[0])
@@ -80,71 +66,19 @@ def test_every_scenario_defines_the_same_objects():
 # --- Both forms route alike -------------------------------------------------------------------
 
 
-def _seconds(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(ms|s)", text).groups()
-    return float(value) / (1000 if unit == "ms" else 1)
-
-
-def _shares(pairs: list[tuple[str, float]]) -> tuple[tuple[str, float], ...]:
-    total = sum(weight for _, weight in pairs)
-    return tuple(sorted((version, round(100 * weight / total)) for version, weight in pairs))
-
-
-def _who(headers) -> str:
-    return "jason" if headers else "everyone"
-
-
-def istio_routing(objects) -> dict:
-    table = {}
-    for service in (o for o in objects if o["kind"] == "VirtualService"):
-        rules = []
-        for rule in service["spec"]["http"]:
-            headers = [m.get("headers") for m in rule.get("match", []) if m.get("headers")]
-            backends = [
-                (d["destination"].get("subset", "all"), d.get("weight", 100)) for d in rule["route"]
-            ]
-            timeout = _seconds(rule["timeout"]) if "timeout" in rule else None
-            rules.append((_who(headers), _shares(backends), timeout, str(rule.get("fault"))))
-        table[service["spec"]["hosts"][0]] = rules
-    return table
-
-
-def gateway_api_routing(objects) -> dict:
-    table = {}
-    for route in (o for o in objects if o["kind"] == "HTTPRoute"):
-        (parent,) = route["spec"]["parentRefs"]
-        rules = []
-        for rule in route["spec"]["rules"]:
-            headers = [m["headers"] for m in rule.get("matches", []) if m.get("headers")]
-            backends = []
-            for backend in rule["backendRefs"]:
-                name = backend["name"]
-                version = (
-                    name.removeprefix(f"{parent['name']}-") if name != parent["name"] else "all"
-                )
-                backends.append((version, backend.get("weight", 1)))
-            timeout = rule.get("timeouts", {}).get("request")
-            rules.append(
-                (_who(headers), _shares(backends), _seconds(timeout) if timeout else None, "None")
-            )
-        table[parent["name"]] = rules
-    table.update(istio_routing([o for o in objects if o["kind"] == "VirtualService"]))
-    return table
-
-
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_each_scenario_routes_as_its_istio_form(scenario):
     istio = istio_routing(scenario_objects(scenario))
-    gateway_api = gateway_api_routing(scenario_objects(scenario, gateway_api=True))
+    gateway_api = gateway_api_routing(scenario_objects(scenario, folder=GATEWAY_API_SCENARIOS_DIR))
     assert set(gateway_api) == set(istio) == set(SERVICES)
     assert gateway_api == istio
 
 
 def test_the_table_tells_the_forms_apart():
     # The comparison above can fail: two different scenarios do not compare equal.
-    assert gateway_api_routing(scenario_objects("reviews-v3", gateway_api=True)) != istio_routing(
-        scenario_objects("reviews-50-v3")
-    )
+    assert gateway_api_routing(
+        scenario_objects("reviews-v3", folder=GATEWAY_API_SCENARIOS_DIR)
+    ) != istio_routing(scenario_objects("reviews-50-v3"))
 
 
 def test_switching_scenarios_is_an_in_place_update_of_one_resource():

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from checks.istio_analyzer import AnalysisError
+from constructs.data_plane import SidecarDataPlane
 from constructs.ingress_gateway import IngressGateway
 from stacks.lab import check_istio_config
 from tests.istio_objects import NAMESPACE, analyzer_messages, lab_objects
@@ -143,7 +144,11 @@ def test_synth_fails_with_one_line_per_finding(objects):
     gateway = IngressGateway()
     lab = SimpleNamespace(
         cluster=SimpleNamespace(
-            applied_objects=objects, mesh=SimpleNamespace(gateway=gateway), ingress=gateway
+            applied_objects=objects,
+            mesh=SimpleNamespace(gateway=gateway),
+            ingress=gateway,
+            bookinfo=SimpleNamespace(namespace_name=NAMESPACE),
+            data_plane=SidecarDataPlane(),
         )
     )
     with pytest.raises(AnalysisError) as raised:

@@ -85,3 +85,13 @@ def test_the_gateway_api_modes_own_objects_validate_too(synthesized_gateway_api)
     version = synthesized_gateway_api.config.kubernetes_version
     for obj in objects:
         kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_the_ambient_modes_own_objects_validate_too(synthesized_ambient):
+    # The reviews Service carries the use-waypoint label in this mode.
+    objects = applied_core_objects(synthesized_ambient.cluster)
+    reviews = [o for o in objects if (o["kind"], o["metadata"]["name"]) == ("Service", "reviews")]
+    assert reviews[0]["metadata"]["labels"]["istio.io/use-waypoint"] == "waypoint"
+    version = synthesized_ambient.config.kubernetes_version
+    for obj in objects:
+        kubernetes_validate.validate(obj, version, strict=True)

@@ -57,7 +57,14 @@ def applies_a_service(resource: dict[str, Any]) -> bool:
     return re.search(r'"kind":\s*"Service"', literal) is not None
 
 
-@pytest.mark.parametrize("variant", ["synthesized", "synthesized_gateway_api"])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "synthesized",
+        "synthesized_gateway_api",
+        "synthesized_ambient",
+    ],
+)
 def test_everything_that_may_create_a_service_waits_for_the_controller(request, variant):
     # GIVEN every chart and manifest of the cluster stack, and what each waits for
     synthesized = request.getfixturevalue(variant)

@@ -15,6 +15,15 @@ controller has removed its NLB; whatever depends on this resource is deleted bef
 the controller after it. Best effort as well: past the timeout it logs and succeeds, and the
 destroy-time cleanup removes what the controller left.
 
+`Custom::StaleRoutes`: on Create and Update, deletes the routing objects that the lab's
+manifests applied earlier and no longer list. aws-cdk-lib updates a manifest with `kubectl
+apply --prune`, whose default allowlist holds only built-in kinds, so a VirtualService,
+DestinationRule or Gateway API route that a new form of the routing (another ingress API or
+data plane) drops would otherwise stay and keep routing. Only objects of
+ResourceProperties.Kinds in ResourceProperties.Namespace that carry one of the manifests'
+prune labels (ResourceProperties.Selectors) and are not in ResourceProperties.Keep are
+deleted. Nothing on Delete: each manifest deletes its own objects.
+
 The function reaches the cluster through its public endpoint, with a token of its own role
 (which has an EKS access entry): the same token `aws eks get-token` makes, a presigned STS
 GetCallerIdentity URL naming the cluster.
@@ -47,6 +56,7 @@ ESTABLISHED_TIMEOUT = "120s"
 TOKEN_EXPIRES_S = 60
 CRDS_TYPE = "Custom::GatewayApiCrds"
 SERVICE_REMOVAL_TYPE = "Custom::ServiceRemoval"
+STALE_ROUTES_TYPE = "Custom::StaleRoutes"
 MAX_MESSAGE_CHARS = 1000
 
 
@@ -60,6 +70,8 @@ def on_event(event: dict, context: object = None) -> dict:
     resource_type = event.get("ResourceType")
     if resource_type == SERVICE_REMOVAL_TYPE:
         return _service_removal(request_type, event, properties)
+    if resource_type == STALE_ROUTES_TYPE:
+        return _stale_routes(request_type, event, properties)
     if resource_type != CRDS_TYPE:
         raise TaskError(f"unknown resource type {resource_type!r}")
     cluster = properties["ClusterName"]
@@ -90,6 +102,50 @@ def _service_removal(request_type: str, event: dict, properties: dict) -> dict:
         raise TaskError(f"unknown RequestType {request_type!r}")
     wait_until_gone(cluster, namespace, service, int(properties.get("TimeoutSeconds", 600)))
     return {"PhysicalResourceId": event["PhysicalResourceId"]}
+
+
+def _stale_routes(request_type: str, event: dict, properties: dict) -> dict:
+    cluster, namespace = properties["ClusterName"], properties["Namespace"]
+    physical_id = f"stale-routes/{cluster}/{namespace}"
+    if request_type == "Delete":
+        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    if request_type not in ("Create", "Update"):
+        raise TaskError(f"unknown RequestType {request_type!r}")
+    try:
+        with _kubeconfig(cluster) as kubeconfig:
+            delete_stale(
+                kubeconfig,
+                namespace,
+                properties["Kinds"],
+                properties["Selectors"],
+                set(properties["Keep"]),
+            )
+    except TaskError as error:
+        raise TaskError(str(error)[:MAX_MESSAGE_CHARS]) from None
+    return {"PhysicalResourceId": physical_id}
+
+
+def delete_stale(
+    kubeconfig: Path, namespace: str, kinds: list[str], selectors: list[str], keep: set[str]
+) -> list[str]:
+    """Delete every object of `kinds` in `namespace` carrying one of the `selectors` labels
+    whose `Kind.group/name` is not in `keep`; returns what was deleted."""
+    stale = []
+    for selector in selectors:
+        listed = kubectl(
+            kubeconfig, ["get", ",".join(kinds), "-n", namespace, "-l", selector, "-o", "json"]
+        )
+        for item in json.loads(listed).get("items", []):
+            group = item["apiVersion"].rpartition("/")[0]
+            key = f"{item['kind']}.{group}/{item['metadata']['name']}"
+            if key not in keep and key not in stale:
+                stale.append(key)
+    if stale:
+        # kubectl names a resource type in lower case: virtualservice.networking.istio.io/x
+        targets = [f"{kind.lower()}.{rest}" for kind, _, rest in (k.partition(".") for k in stale)]
+        kubectl(kubeconfig, ["delete", "-n", namespace, "--ignore-not-found", *targets])
+        LOG.info("deleted the stale routing objects %s", ", ".join(stale))
+    return stale
 
 
 def wait_until_gone(cluster: str, namespace: str, service: str, timeout_s: int) -> None:

@@ -68,7 +68,8 @@ def files(tmp_path):
     for name, content in contents.items():
         (root / name).write_bytes(content)
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # A short poll keeps shutdown() from waiting half a second per test.
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     pinned = [
         {
@@ -268,3 +269,92 @@ def test_a_wait_that_times_out_logs_and_succeeds(handler, eks, kubectl, monkeypa
     monkeypatch.setenv("FAKE_KUBECTL_EXIT", "1")
     handler.on_event(removal_event("Delete"))
     assert "may still be there" in caplog.text
+
+
+# --- Custom::StaleRoutes ----------------------------------------------------------------------
+
+KINDS = ["virtualservices.networking.istio.io", "httproutes.gateway.networking.k8s.io"]
+SELECTORS = ["aws.cdk.eks/prune-c8aa", "aws.cdk.eks/prune-c8bb"]
+
+
+def stale_event(request_type: str, keep: list[str]) -> dict:
+    result = {
+        "RequestType": request_type,
+        "ResourceType": "Custom::StaleRoutes",
+        "ResourceProperties": {
+            "ClusterName": CLUSTER,
+            "Namespace": "default",
+            "Kinds": KINDS,
+            "Selectors": SELECTORS,
+            "Keep": keep,
+        },
+    }
+    if request_type != "Create":
+        result["PhysicalResourceId"] = f"stale-routes/{CLUSTER}/default"
+    return result
+
+
+def listing(*objects: tuple[str, str, str]) -> str:
+    return json.dumps(
+        {
+            "items": [
+                {"apiVersion": api, "kind": kind, "metadata": {"name": name}}
+                for api, kind, name in objects
+            ]
+        }
+    )
+
+
+IN_CLUSTER = listing(
+    ("networking.istio.io/v1", "VirtualService", "bookinfo"),
+    ("networking.istio.io/v1", "VirtualService", "reviews"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute", "reviews"),
+)
+
+
+@pytest.mark.parametrize("request_type", ["Create", "Update"])
+def test_routes_no_manifest_lists_any_more_are_deleted(
+    handler, eks, kubectl, monkeypatch, request_type
+):
+    # GIVEN the cluster holds two VirtualServices and an HTTPRoute with the manifests' labels
+    monkeypatch.setenv("FAKE_KUBECTL_STDOUT", IN_CLUSTER)
+    keep = [
+        "VirtualService.networking.istio.io/bookinfo",
+        "HTTPRoute.gateway.networking.k8s.io/reviews",
+    ]
+    # WHEN the manifests now list only two of them
+    result = handler.on_event(stale_event(request_type, keep))
+    # THEN each label is listed in the namespace, and only the third object is deleted
+    assert result == {"PhysicalResourceId": f"stale-routes/{CLUSTER}/default"}
+    calls = [without_kubectl_options(c["args"]) for c in kubectl()]
+    assert calls == [
+        ["get", ",".join(KINDS), "-n", "default", "-l", SELECTORS[0], "-o", "json"],
+        ["get", ",".join(KINDS), "-n", "default", "-l", SELECTORS[1], "-o", "json"],
+        [
+            "delete",
+            "-n",
+            "default",
+            "--ignore-not-found",
+            "virtualservice.networking.istio.io/reviews",
+        ],
+    ]
+
+
+def test_nothing_stale_deletes_nothing(handler, eks, kubectl, monkeypatch):
+    monkeypatch.setenv("FAKE_KUBECTL_STDOUT", listing())
+    handler.on_event(stale_event("Update", ["VirtualService.networking.istio.io/bookinfo"]))
+    assert [without_kubectl_options(c["args"])[0] for c in kubectl()] == ["get", "get"]
+
+
+def test_stale_routes_do_nothing_on_delete(handler, eks, kubectl):
+    assert handler.on_event(stale_event("Delete", [])) == {
+        "PhysicalResourceId": f"stale-routes/{CLUSTER}/default"
+    }
+    assert kubectl() == []
+
+
+def test_a_listing_that_fails_fails_the_deployment(handler, eks, kubectl, monkeypatch):
+    # Stale routes would keep routing: the update must not pass silently.
+    monkeypatch.setenv("FAKE_KUBECTL_EXIT", "1")
+    with pytest.raises(handler.TaskError, match="kubectl get failed"):
+        handler.on_event(stale_event("Update", []))

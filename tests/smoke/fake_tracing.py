@@ -30,7 +30,10 @@ class FakeTracing:
         self.polls = 0
         self.trace_queries: list[dict[str, list[str]]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll keeps stop() from waiting half a second.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def url(self) -> str:

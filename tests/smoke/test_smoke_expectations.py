@@ -20,7 +20,7 @@ from smoke.verdict import (
     requests_to_notice_a_missing_class,
     tolerance,
 )
-from stacks import cluster_stack, lab
+from stacks import cluster_stack, config, lab
 
 
 def test_every_deployable_scenario_has_a_promise_and_no_other():
@@ -69,6 +69,11 @@ def test_the_tool_reads_the_stack_output_the_app_defines():
     assert cli.CLUSTER_STACK_NAME == lab.CLUSTER_STACK_NAME
     assert cli.PRODUCTPAGE_PATH == cluster_stack.BOOKINFO_PATH
     assert cli.URL_OUTPUT_KEY in cfn_output_ids(cluster_stack)
+
+
+def test_the_tool_knows_the_apps_data_planes_and_default():
+    assert cli.DATAPLANES == config.DATAPLANES
+    assert config.DEFAULTS["dataplane"] == cli.DEFAULT_DATAPLANE
 
 
 def test_tolerance_is_three_binomial_deviations_with_a_floor_of_ten_points():

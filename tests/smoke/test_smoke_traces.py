@@ -175,3 +175,18 @@ def test_a_lab_without_tracing_has_no_traces_to_check(productpage, smoke, tmp_pa
     run = smoke("--url", page.url, "--scenario", "all-v1", "-n", "1", "--traces")
     assert run.code == 2
     assert "tracing is 'none'" in run.err
+
+
+@pytest.mark.parametrize("how", ["cdk.json", "option"])
+def test_an_ambient_lab_has_no_per_service_traces_to_check(
+    productpage, smoke, tmp_path, monkeypatch, how
+):
+    context = {"tracing": "jaeger", "dataplane": "ambient" if how == "cdk.json" else "sidecar"}
+    cdk_json = tmp_path / "cdk.json"
+    cdk_json.write_text(json.dumps({"context": context}), encoding="utf-8")
+    monkeypatch.setattr(cli, "CDK_JSON", cdk_json)
+    page = productpage(always(NO_STARS))
+    options = ["--dataplane", "ambient"] if how == "option" else []
+    run = smoke("--url", page.url, "--scenario", "all-v1", "-n", "1", "--traces", *options)
+    assert run.code == 2
+    assert "data plane is 'ambient'" in run.err
