@@ -3,11 +3,9 @@
 
 import sys
 
-import aws_cdk as cdk
-
 from checks.istio_analyzer import AnalysisError
 from stacks.config import ConfigError, LabConfig
-from stacks.lab import build_lab
+from stacks.lab import build_lab, new_app
 
 
 def report(problems: list[str]) -> int:
@@ -17,7 +15,7 @@ def report(problems: list[str]) -> int:
 
 
 def main() -> int:
-    app = cdk.App()
+    app = new_app()
     try:
         config = LabConfig.from_context(app.node.get_all_context())
         build_lab(app, config)

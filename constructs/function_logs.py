@@ -5,7 +5,7 @@ A function without a log group of its own writes to /aws/lambda/<function name>,
 Lambda creates on its first log line and nothing ever deletes; and aws-cdk-lib's managed log
 groups (the @aws-cdk/aws-lambda:useCdkManagedLogGroup flag, off in cdk.json) are kept for two
 years after a destroy and are named after the function, so they are deleted before it and
-recreated by its last invocations. Applied to the whole app, this aspect reaches the
+recreated by its last invocations. Visited over the whole app, this visitor reaches the
 functions that aws-cdk-lib generates (custom resource provider frameworks, the EKS handlers,
 singleton providers such as CfnJson's and the VPC's default security group restriction) as
 well as the lab's own, and any added later.
@@ -36,14 +36,25 @@ class FunctionLogGroups:
     its stack."""
 
     def visit(self, node: IConstruct) -> None:
-        # isinstance is answered in Python; CfnResource.is_cfn_resource would ask jsii for
-        # every construct of the app.
-        if not isinstance(node, CfnResource):
-            return
-        if node.cfn_resource_type == LOG_GROUP_TYPE:
+        # isinstance is answered in Python; CfnResource.is_cfn_resource, or the resource
+        # type, would ask jsii for every construct of the app. Typed L1 classes tell their
+        # type by their class; only plain CfnResources (the CDK's singleton providers) are
+        # asked.
+        kind = _resource_type(node)
+        if kind == LOG_GROUP_TYPE:
             _shorten_and_delete_with_stack(node)
-        elif node.cfn_resource_type == FUNCTION_TYPE and not _names_a_log_group(node):
+        elif kind == FUNCTION_TYPE and not _names_a_log_group(node):
             _give_a_log_group(node)
+
+
+def _resource_type(node: IConstruct) -> str | None:
+    if isinstance(node, lambda_.CfnFunction):
+        return FUNCTION_TYPE
+    if isinstance(node, logs.CfnLogGroup):
+        return LOG_GROUP_TYPE
+    if type(node) is CfnResource:
+        return node.cfn_resource_type
+    return None
 
 
 def _names_a_log_group(function: CfnResource) -> bool:

@@ -18,7 +18,9 @@ def load_manifest(relative_path: str) -> list[KubernetesObject]:
     """Every document of a YAML file under manifests/, empty documents dropped."""
     path = MANIFESTS_DIR / relative_path
     with path.open(encoding="utf-8") as stream:
-        documents = [doc for doc in yaml.safe_load_all(stream) if doc is not None]
+        # libyaml's safe loader when PyYAML has it: the same documents, several times faster.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        documents = [doc for doc in yaml.load_all(stream, Loader=loader) if doc is not None]
     for index, doc in enumerate(documents):
         if not isinstance(doc, dict) or "kind" not in doc or "metadata" not in doc:
             raise ValueError(f"{path}: document {index + 1} is not a Kubernetes object")

@@ -7,7 +7,8 @@ server rejects every new Service ("no endpoints available for service
 aws-load-balancer-webhook-service"). The controller's HelmChart waits for its pods; whatever
 may create a Service must therefore be created after that chart.
 
-`WaitForServiceWebhook`, an aspect over the cluster's stack, makes every HelmChart and
+`WaitForServiceWebhook`, visited over the whole cluster stack once it is complete
+(constructs/tree_walk.py), makes every HelmChart and
 KubernetesManifest wait for the controller, unless its construct declares with
 `creates_no_services` that it never creates a Service (and so may start earlier). A chart or
 manifest added later waits without anyone remembering to say so.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aspects, CfnOutput, Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
@@ -24,6 +24,7 @@ from constructs.ingress_gateway import GatewayApiIngress, IngressGateway
 from constructs.istio_mesh import IstioMesh, IstioMeshProps
 from constructs.observability import Observability, ObservabilityProps
 from constructs.service_webhook import WaitForServiceWebhook, controller_chart
+from constructs.tree_walk import visit_tree
 from stacks.config import AMBIENT, GATEWAY_API, LabConfig
 
 LOAD_BALANCER_CONTROLLER_VERSION = eks.AlbControllerVersion.V3_2_2
@@ -108,13 +109,9 @@ class ClusterStack(Stack):
         )
         # CDK already orders the controller's chart (which waits for its pods) after the nodes.
         load_balancer_controller = self.cluster.alb_controller
-        # Its Service webhook fails closed: every chart and manifest of the lab that may
-        # create a Service is created after the controller's chart, which waits for its pods.
-        Aspects.of(self).add(
-            WaitForServiceWebhook(
-                controller_chart(load_balancer_controller),
-                cdk_managed=(self.cluster, load_balancer_controller),
-            )
+        service_webhook = WaitForServiceWebhook(
+            controller_chart(load_balancer_controller),
+            cdk_managed=(self.cluster, load_balancer_controller),
         )
 
         self.tasks = ClusterTasks(
@@ -220,6 +217,10 @@ class ClusterStack(Stack):
         )
 
         self._add_outputs(config, admin_role)
+        # The controller's Service webhook fails closed: every chart and manifest of the lab
+        # that may create a Service is created after the controller's chart, which waits for
+        # its pods. Applied once the stack is complete, to all of it.
+        visit_tree(self, service_webhook)
 
     @property
     def pods(self) -> tuple[Pods, ...]:

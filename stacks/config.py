@@ -8,16 +8,15 @@ each, so the user fixes them all in one round.
 from __future__ import annotations
 
 import difflib
+import importlib
 import ipaddress
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import aws_eks_v2 as eks
-from aws_cdk.lambda_layer_kubectl_v35 import KubectlV35Layer
-from aws_cdk.lambda_layer_kubectl_v36 import KubectlV36Layer
 
 from constructs.bookinfo_routing import AMBIENT_REFUSED, ambient_scenario_names, scenario_names
 from constructs.telemetry import TRACING_BACKENDS, TracingBackend
@@ -25,17 +24,31 @@ from constructs.telemetry import TRACING_BACKENDS, TracingBackend
 
 @dataclass(frozen=True)
 class KubernetesRelease:
-    """An EKS Kubernetes version together with the kubectl/helm layer built for it."""
+    """An EKS Kubernetes version together with the kubectl/helm layer built for it.
+
+    The layer's package is imported only for the version in use: loading one means
+    unpacking its jsii assembly, about 37 MB, which would slow every synth.
+    """
 
     eks_version: eks.KubernetesVersion
-    kubectl_layer: Callable[..., Any]
+    layer_module: str
+    layer_class: str
+
+    def kubectl_layer(self, scope: Any, construct_id: str) -> Any:
+        """The layer construct, as aws_eks_v2's kubectl provider takes it."""
+        module = importlib.import_module(self.layer_module)
+        return getattr(module, self.layer_class)(scope, construct_id)
 
 
 # Every version here must have its layer package pinned in requirements.txt.
 # 1.29 and older can no longer be created on EKS.
 SUPPORTED_KUBERNETES: Mapping[str, KubernetesRelease] = {
-    "1.35": KubernetesRelease(eks.KubernetesVersion.V1_35, KubectlV35Layer),
-    "1.36": KubernetesRelease(eks.KubernetesVersion.V1_36, KubectlV36Layer),
+    "1.35": KubernetesRelease(
+        eks.KubernetesVersion.V1_35, "aws_cdk.lambda_layer_kubectl_v35", "KubectlV35Layer"
+    ),
+    "1.36": KubernetesRelease(
+        eks.KubernetesVersion.V1_36, "aws_cdk.lambda_layer_kubectl_v36", "KubectlV36Layer"
+    ),
 }
 
 # Istio minors whose support matrix covers every Kubernetes version above.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import App, Aspects, CrossStackReferences, ReferenceStrength
+from aws_cdk import App, CrossStackReferences, ReferenceStrength
 
 from checks.istio_analyzer import (
     AnalysisError,
@@ -16,6 +16,7 @@ from checks.istio_analyzer import (
 from constructs.bookinfo_routing import RESERVED_SUBSETS
 from constructs.function_logs import FunctionLogGroups
 from constructs.ingress_gateway import GatewayApiIngress, IngressGateway
+from constructs.tree_walk import visit_tree
 from stacks.cluster_stack import ClusterStack
 from stacks.config import LabConfig
 from stacks.nag import acknowledge_lab_findings, enable_nag_checks
@@ -23,6 +24,17 @@ from stacks.network_stack import NetworkStack
 
 NETWORK_STACK_NAME = "BookinfoLab-Network"
 CLUSTER_STACK_NAME = "BookinfoLab-Cluster"
+
+
+def new_app(**props) -> App:
+    """The CDK app the lab is built in (app.py's, and the tests').
+
+    aws-cdk-lib's built-in CloudFormation validation is off: it re-checks every template on
+    every synth (about half of the lab's synth time) and only warns, while `make test` runs
+    cfn-lint on the same templates and fails on any error or warning
+    (tests/test_cfn_lint.py).
+    """
+    return App(builtin_cloud_formation_validation=False, **props)
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,7 @@ def build_lab(app: App, config: LabConfig) -> Lab:
     )
     lab = Lab(network=network, cluster=cluster)
     # Every function's logs, the generated ones' included, go with the stacks on destroy.
-    Aspects.of(app).add(FunctionLogGroups())
+    visit_tree(app, FunctionLogGroups())
     check_istio_config(lab)
     # Recorded on every synth (inert metadata without the checks), so the tests check the
     # same tree as `cdk synth -c nag=true`.

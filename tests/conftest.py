@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk import cx_api
 from aws_cdk.assertions import Template
 from moto.server import ThreadedMotoServer
 
 from stacks.config import LabConfig
-from stacks.lab import Lab, build_lab
+from stacks.lab import Lab, build_lab, new_app
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +43,7 @@ class SynthesizedLab:
 
 
 def synthesize(context: dict[str, Any], outdir: Path) -> SynthesizedLab:
-    app = cdk.App(context=context, outdir=str(outdir))
+    app = new_app(context=context, outdir=str(outdir))
     config = LabConfig.from_context(context)
     lab = build_lab(app, config)
     assembly = app.synth()

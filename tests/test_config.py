@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -57,6 +58,15 @@ def test_tracing_none_deploys_no_backend():
 @pytest.mark.parametrize("version", sorted(SUPPORTED_KUBERNETES))
 def test_every_supported_kubernetes_version_parses(version):
     assert LabConfig.from_context({"kubernetesVersion": version}).kubernetes_version == version
+
+
+@pytest.mark.parametrize("version", sorted(SUPPORTED_KUBERNETES))
+def test_every_supported_version_names_the_layer_built_for_it(version):
+    release = SUPPORTED_KUBERNETES[version]
+    digits = version.split(".")[1]
+    assert release.layer_module == f"aws_cdk.lambda_layer_kubectl_v{digits}"
+    assert release.layer_class == f"KubectlV{digits}Layer"
+    assert hasattr(importlib.import_module(release.layer_module), release.layer_class)
 
 
 @pytest.mark.parametrize(
