@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import App, CrossStackReferences, ReferenceStrength
 
 from checks.istio_analyzer import (
     AnalysisError,
+    Finding,
     GatewayApiWorkload,
     GatewayWorkload,
     ServicePort,
     analyze,
 )
 from constructs.bookinfo_routing import RESERVED_SUBSETS
+from constructs.data_plane import DataPlane
 from constructs.function_logs import FunctionLogGroups
 from constructs.ingress_gateway import GatewayApiIngress, IngressGateway
 from constructs.tree_walk import visit_tree
@@ -93,20 +97,35 @@ def gateway_api_workload(ingress: GatewayApiIngress) -> GatewayApiWorkload:
     )
 
 
-def check_istio_config(lab: Lab) -> None:
-    """Fail the synth, naming object and rule, if the applied Istio config would not work."""
-    chart_gateway = lab.cluster.mesh.gateway
-    ingress = lab.cluster.ingress
-    findings = analyze(
-        lab.cluster.applied_objects,
-        gateways=[gateway_workload(chart_gateway)] if chart_gateway is not None else [],
+def istio_findings(
+    objects: Iterable[Mapping[str, Any]],
+    *,
+    ingress: IngressGateway | GatewayApiIngress,
+    data_plane: DataPlane,
+    namespace: str,
+    reserved_subsets: Mapping[str, Iterable[str]] = RESERVED_SUBSETS,
+) -> list[Finding]:
+    """The analyzer's findings for `objects`, applied with this ingress and data plane
+    (Bookinfo's namespace labelled by it)."""
+    return analyze(
+        objects,
+        gateways=[gateway_workload(ingress)] if isinstance(ingress, IngressGateway) else [],
         gateway_api_workloads=(
             [gateway_api_workload(ingress)] if isinstance(ingress, GatewayApiIngress) else []
         ),
-        reserved_subsets=RESERVED_SUBSETS,
-        namespace_labels={
-            lab.cluster.bookinfo.namespace_name: lab.cluster.data_plane.namespace_labels
-        },
+        reserved_subsets=reserved_subsets,
+        namespace_labels={namespace: data_plane.namespace_labels},
+    )
+
+
+def check_istio_config(lab: Lab) -> None:
+    """Fail the synth, naming object and rule, if the applied Istio config would not work."""
+    cluster = lab.cluster
+    findings = istio_findings(
+        cluster.applied_objects,
+        ingress=cluster.ingress,
+        data_plane=cluster.data_plane,
+        namespace=cluster.bookinfo.namespace_name,
     )
     if findings:
         raise AnalysisError(findings)

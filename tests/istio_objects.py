@@ -3,7 +3,6 @@ verdict on them: shared by the analyzer and scenario tests."""
 
 from __future__ import annotations
 
-from checks.istio_analyzer import analyze
 from constructs.bookinfo_routing import (
     RESERVED_SUBSETS,
     edge_routing,
@@ -13,7 +12,7 @@ from constructs.bookinfo_routing import (
 from constructs.data_plane import DataPlane, SidecarDataPlane
 from constructs.ingress_gateway import GatewayApiIngress, IngressGateway
 from constructs.manifest_files import in_namespace, load_manifest
-from stacks.lab import gateway_api_workload, gateway_workload
+from stacks.lab import istio_findings
 
 NAMESPACE = "default"
 
@@ -45,16 +44,11 @@ def analyzer_messages(
 ) -> list[str]:
     """The analyzer's findings as the synth reports them, for the lab's gateway workloads
     and namespace labels."""
-    ingress = ingress or IngressGateway()
-    data_plane = data_plane or SidecarDataPlane()
-    chart_gateway = ingress if isinstance(ingress, IngressGateway) else None
-    findings = analyze(
+    findings = istio_findings(
         objects,
-        gateways=[gateway_workload(chart_gateway)] if chart_gateway else [],
-        gateway_api_workloads=(
-            [gateway_api_workload(ingress)] if isinstance(ingress, GatewayApiIngress) else []
-        ),
+        ingress=ingress or IngressGateway(),
+        data_plane=data_plane or SidecarDataPlane(),
+        namespace=NAMESPACE,
         reserved_subsets=reserved,
-        namespace_labels={NAMESPACE: data_plane.namespace_labels},
     )
     return [str(f) for f in findings]

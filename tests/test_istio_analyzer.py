@@ -141,12 +141,10 @@ def test_wildcard_host_on_a_mesh_route(objects):
 def test_synth_fails_with_one_line_per_finding(objects):
     find(objects, "Gateway", "bookinfo-gateway")["spec"]["servers"][0]["port"]["number"] = 8080
     find(objects, "VirtualService", "bookinfo")["spec"]["gateways"] = ["nowhere"]
-    gateway = IngressGateway()
     lab = SimpleNamespace(
         cluster=SimpleNamespace(
             applied_objects=objects,
-            mesh=SimpleNamespace(gateway=gateway),
-            ingress=gateway,
+            ingress=IngressGateway(),
             bookinfo=SimpleNamespace(namespace_name=NAMESPACE),
             data_plane=SidecarDataPlane(),
         )
