@@ -9,7 +9,7 @@ import pytest
 
 from bench.critical_path import dependencies
 from constructs.bookinfo_routing import AMBIENT_SCENARIOS_DIR
-from constructs.capacity import NODE_TYPES, Requests, add_up, sample_app_headroom
+from constructs.capacity import Requests
 from constructs.data_plane import (
     DATAPLANE_MODE_LABEL,
     INJECTION_LABEL,
@@ -18,7 +18,6 @@ from constructs.data_plane import (
 )
 from constructs.istio_mesh import ISTIO_CHART_REPOSITORY
 from constructs.observability import ISTIO_DASHBOARD_SOURCE
-from tests.conftest import PROJECT_ROOT
 from tests.template_queries import (
     HELM_CHART,
     PATCH,
@@ -176,18 +175,6 @@ def test_the_sidecar_lab_has_no_node_agents_and_no_waypoint(cluster_template):
 # --- Capacity -------------------------------------------------------------------------------
 
 
-def test_the_default_nodes_hold_the_ambient_lab(synthesized_ambient):
-    cluster, config = synthesized_ambient.lab.cluster, synthesized_ambient.config
-    node = NODE_TYPES[config.node_instance_type]
-    needed, pods = add_up(
-        [*cluster.pods, sample_app_headroom(cluster.mesh.sidecar_requests)], config.node_count
-    )
-    offered = node.allocatable.times(config.node_count)
-    assert needed.cpu_millicores <= offered.cpu_millicores, (needed, offered)
-    assert needed.memory_mib <= offered.memory_mib, (needed, offered)
-    assert pods <= node.max_pods * config.node_count
-
-
 def test_ambient_pods_count_node_agents_per_node_a_waypoint_and_no_sidecars(
     synthesized_ambient, charts
 ):
@@ -208,19 +195,3 @@ def test_ambient_pods_count_node_agents_per_node_a_waypoint_and_no_sidecars(
 def test_the_data_plane_objects_are_the_ones_the_stack_uses(synthesized_ambient):
     plane = synthesized_ambient.lab.cluster.data_plane
     assert plane == AmbientDataPlane(namespace=synthesized_ambient.config.bookinfo_namespace)
-
-
-def test_the_readme_lists_the_ambient_numbers(synthesized_ambient):
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    cluster, config = synthesized_ambient.lab.cluster, synthesized_ambient.config
-    needed, pods = add_up(cluster.pods, config.node_count)
-    with_headroom, _ = add_up(
-        [*cluster.pods, sample_app_headroom(cluster.mesh.sidecar_requests)], config.node_count
-    )
-    for label, requests in (
-        ("the lab's pods, `dataplane=ambient`", needed),
-        ("with room for the Tasks' sample apps, `dataplane=ambient`", with_headroom),
-    ):
-        row = f"| {label} | {requests.cpu_millicores}m | {requests.memory_mib}Mi |"
-        assert row in readme, row
-    assert f"({pods} pods)" in readme

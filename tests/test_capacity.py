@@ -19,8 +19,10 @@ def requests_by_pod(cluster) -> dict[str, Requests]:
     return {pods.what: pods.requests for pods in cluster.pods}
 
 
-def test_the_default_nodes_hold_every_pod_with_room_for_the_sample_apps(cluster, synthesized):
-    config = synthesized.config
+@pytest.mark.parametrize("variant", ["synthesized", "synthesized_ambient"])
+def test_the_default_nodes_hold_every_pod_with_room_for_the_sample_apps(request, variant):
+    synthesized = request.getfixturevalue(variant)
+    cluster, config = synthesized.lab.cluster, synthesized.config
     node = NODE_TYPES[config.node_instance_type]
     headroom = sample_app_headroom(cluster.mesh.sidecar_requests)
     needed, pods = add_up([*cluster.pods, headroom], config.node_count)
@@ -60,21 +62,28 @@ def test_every_injected_pod_counts_its_sidecar(cluster, cluster_template):
         assert requests[deployment["metadata"]["name"]] == sidecar
 
 
-def test_the_readme_lists_the_numbers(cluster, synthesized):
+@pytest.mark.parametrize(
+    ("variant", "mode", "pod_count"),
+    [
+        ("synthesized", "", "{} pods"),
+        ("synthesized_ambient", ", `dataplane=ambient`", "({} pods)"),
+    ],
+)
+def test_the_readme_lists_the_numbers(request, variant, mode, pod_count):
+    synthesized = request.getfixturevalue(variant)
+    cluster, config = synthesized.lab.cluster, synthesized.config
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    config = synthesized.config
     needed, pods = add_up(cluster.pods, config.node_count)
     headroom = sample_app_headroom(cluster.mesh.sidecar_requests)
     with_headroom, _ = add_up([*cluster.pods, headroom], config.node_count)
-    offered = NODE_TYPES[config.node_instance_type].allocatable.times(config.node_count)
-    for label, requests in (
-        ("the lab's pods", needed),
-        ("with room for the Tasks' sample apps", with_headroom),
-        (f"{config.node_count} x {config.node_instance_type} allocatable", offered),
-    ):
-        row = f"| {label} | {requests.cpu_millicores}m | {requests.memory_mib}Mi |"
+    rows = [("the lab's pods", needed), ("with room for the Tasks' sample apps", with_headroom)]
+    if not mode:
+        offered = NODE_TYPES[config.node_instance_type].allocatable.times(config.node_count)
+        rows.append((f"{config.node_count} x {config.node_instance_type} allocatable", offered))
+    for label, requests in rows:
+        row = f"| {label}{mode} | {requests.cpu_millicores}m | {requests.memory_mib}Mi |"
         assert row in readme, row
-    assert f"{pods} pods" in readme
+    assert pod_count.format(pods) in readme
 
 
 @pytest.mark.parametrize(
