@@ -123,12 +123,11 @@ def bind_routes(objects: list[KubernetesObject], ingress: GatewayApiIngress) -> 
 def edge_routing(
     ingress: IngressGateway | GatewayApiIngress,
     namespace: str,
-    data_plane: DataPlane | None = None,
+    data_plane: DataPlane,
 ) -> list[KubernetesObject]:
     """Bookinfo's edge routing in the form of the ingress API, and what the scenarios' routes
     need: version subsets (DestinationRules) for VirtualServices, per-version Services for
     HTTPRoutes, and in ambient mode the waypoint that applies them."""
-    data_plane = data_plane or SidecarDataPlane()
     if isinstance(ingress, GatewayApiIngress):
         edge = [ingress.gateway_object()]
         route = in_namespace(load_manifest("gateway-api/bookinfo-route.yaml"), namespace)

@@ -40,8 +40,6 @@ SIDECAR_RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}}
 class SidecarDataPlane:
     """Every Bookinfo pod gets an Envoy sidecar from istiod's injection webhook."""
 
-    name: str = "sidecar"
-
     @property
     def namespace_labels(self) -> dict[str, str]:
         return {INJECTION_LABEL: "enabled", DATAPLANE_MODE_LABEL: "none"}
@@ -113,15 +111,15 @@ class AmbientDataPlane:
     L4 and mTLS), and a waypoint applies L7 routing for the Services that use it."""
 
     namespace: str
-    name: str = "ambient"
-    waypoint: Waypoint = field(init=False)
     # The node agents' requests, as the charts are given them.
     ztunnel_resources: Mapping[str, Any] = field(default_factory=lambda: ZTUNNEL_RESOURCES)
     cni_resources: Mapping[str, Any] = field(default_factory=lambda: CNI_RESOURCES)
     waypoint_resources: Mapping[str, Any] = field(default_factory=lambda: WAYPOINT_RESOURCES)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "waypoint", Waypoint(namespace=self.namespace))
+    @property
+    def waypoint(self) -> Waypoint:
+        """The waypoint in Bookinfo's namespace."""
+        return Waypoint(namespace=self.namespace)
 
     @property
     def namespace_labels(self) -> dict[str, str]:

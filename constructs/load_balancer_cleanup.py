@@ -22,7 +22,6 @@ LB_CONTROLLER_CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 IN_TREE_CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
 # The in-tree provider tags what it creates "owned"; "shared" marks what it must not delete.
 IN_TREE_OWNED = "owned"
-VPC_CNI_CLUSTER_TAG = "cluster.k8s.amazonaws.com/name"
 EKS_CLUSTER_NAME_TAG = "aws:eks:cluster-name"
 
 # One Lambda invocation: the handler stops starting AWS requests 2 minutes before this

@@ -22,7 +22,6 @@ from aws_cdk import aws_eks_v2 as eks
 
 from constructs import Construct, IConstruct
 
-WEBHOOK_NAME = "mservice.elbv2.k8s.aws"
 NO_SERVICES_METADATA = "bookinfo-lab:creates-no-services"
 
 
