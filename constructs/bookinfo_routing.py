@@ -36,18 +36,19 @@ def scenario_names() -> tuple[str, ...]:
     return tuple(sorted(path.stem for path in SCENARIOS_DIR.glob("*.yaml")))
 
 
-_FAULTS_IN_AMBIENT = (
-    "fault injection has only a VirtualService form, which is alpha in ambient mode and, "
-    "beside the HTTPRoutes of the ambient scenarios, a mix of APIs Istio does not support; "
-    "use dataplane=sidecar"
-)
+def _faults_in_ambient(what: str) -> str:
+    return (
+        f"{what} has only a VirtualService form, which is alpha in ambient mode and, "
+        "beside the HTTPRoutes of the ambient scenarios, a mix of APIs Istio does not "
+        "support; use dataplane=sidecar"
+    )
+
+
 # The scenarios with no ambient form, and why: what `dataplane=ambient` refuses.
 AMBIENT_REFUSED: Mapping[str, str] = {
-    "ratings-delay-jason": _FAULTS_IN_AMBIENT,
-    "ratings-abort-jason": _FAULTS_IN_AMBIENT,
-    "reviews-timeout": _FAULTS_IN_AMBIENT.replace(
-        "fault injection", "its 2 s delay on ratings (fault injection)"
-    ),
+    "ratings-delay-jason": _faults_in_ambient("fault injection"),
+    "ratings-abort-jason": _faults_in_ambient("fault injection"),
+    "reviews-timeout": _faults_in_ambient("its 2 s delay on ratings (fault injection)"),
 }
 
 

@@ -9,12 +9,16 @@ from constructs.bookinfo_routing import (
     scenario_folder,
     scenario_objects,
 )
-from constructs.data_plane import DataPlane, SidecarDataPlane
+from constructs.data_plane import AmbientDataPlane, DataPlane, SidecarDataPlane
 from constructs.ingress_gateway import GatewayApiIngress, IngressGateway
 from constructs.manifest_files import in_namespace, load_manifest
 from stacks.lab import istio_findings
 
 NAMESPACE = "default"
+# The two ingress APIs and the two data planes, as the lab describes them in Bookinfo's
+# namespace; every combination is a form the routing can take.
+INGRESSES = {"istio": IngressGateway(), "gateway-api": GatewayApiIngress(namespace=NAMESPACE)}
+DATA_PLANES = {"sidecar": SidecarDataPlane(), "ambient": AmbientDataPlane(namespace=NAMESPACE)}
 
 
 def lab_objects(
@@ -27,8 +31,15 @@ def lab_objects(
     chart's by default) and, if given, a scenario in the form the two call for."""
     ingress = ingress or IngressGateway()
     data_plane = data_plane or SidecarDataPlane()
-    objects = data_plane.enroll(in_namespace(load_manifest("bookinfo.yaml"), NAMESPACE))
-    objects += edge_routing(ingress, NAMESPACE, data_plane)
+    bookinfo = data_plane.enroll(in_namespace(load_manifest("bookinfo.yaml"), NAMESPACE))
+    return bookinfo + routing_objects(scenario, ingress=ingress, data_plane=data_plane)
+
+
+def routing_objects(
+    scenario: str | None, *, ingress: IngressGateway | GatewayApiIngress, data_plane: DataPlane
+) -> list[dict]:
+    """What the routing manifests apply: the edge routing and, if given, the scenario."""
+    objects = edge_routing(ingress, NAMESPACE, data_plane)
     if scenario is not None:
         folder = scenario_folder(ingress, data_plane)
         objects += in_namespace(scenario_objects(scenario, folder=folder), NAMESPACE)

@@ -17,18 +17,20 @@ from constructs.bookinfo_routing import (
 from constructs.data_plane import (
     DATAPLANE_MODE_LABEL,
     USE_WAYPOINT_LABEL,
-    AmbientDataPlane,
     SidecarDataPlane,
 )
-from constructs.ingress_gateway import GatewayApiIngress, IngressGateway
 from smoke.expectations import EXPECTATIONS
-from tests.istio_objects import NAMESPACE, analyzer_messages, lab_objects
+from tests.istio_objects import (
+    DATA_PLANES,
+    INGRESSES,
+    NAMESPACE,
+    analyzer_messages,
+    lab_objects,
+)
 from tests.scenario_routing import gateway_api_routing, istio_routing
 
-AMBIENT = AmbientDataPlane(namespace=NAMESPACE)
+AMBIENT = DATA_PLANES["ambient"]
 AMBIENT_SCENARIOS = ambient_scenario_names()
-INGRESSES = {"istio": IngressGateway(), "gateway-api": GatewayApiIngress(namespace=NAMESPACE)}
-DATA_PLANES = {"sidecar": SidecarDataPlane(), "ambient": AMBIENT}
 
 
 def find(objects, kind, name):

@@ -8,31 +8,15 @@ import pytest
 
 from constructs.bookinfo_routing import AMBIENT_REFUSED, scenario_names
 from constructs.cluster_tasks import STALE_ROUTES_RESOURCE_TYPE, routing_key
-from constructs.data_plane import AmbientDataPlane, SidecarDataPlane
-from constructs.ingress_gateway import GatewayApiIngress, IngressGateway
-from constructs.manifest_files import load_manifest
-from tests.istio_objects import NAMESPACE, lab_objects
+from tests.istio_objects import DATA_PLANES, INGRESSES, NAMESPACE, routing_objects
 from tests.template_queries import MANIFEST, manifest_objects, manifest_with, only
 
 BUILT_IN_API_VERSIONS = {"v1", "apps/v1"}
 FORMS = {
-    (plane, ingress): (
-        SidecarDataPlane() if plane == "sidecar" else AmbientDataPlane(namespace=NAMESPACE),
-        IngressGateway() if ingress == "istio" else GatewayApiIngress(namespace=NAMESPACE),
-    )
-    for plane in ("sidecar", "ambient")
-    for ingress in ("istio", "gateway-api")
+    (plane, ingress): (DATA_PLANES[plane], INGRESSES[ingress])
+    for plane in DATA_PLANES
+    for ingress in INGRESSES
 }
-
-
-def routing_objects(plane, ingress, scenario):
-    """What the routing manifests apply in a form: the lab's objects but Bookinfo's own."""
-    bookinfo = {(o["kind"], o["metadata"]["name"]) for o in load_manifest("bookinfo.yaml")}
-    return [
-        o
-        for o in lab_objects(scenario, ingress=ingress, data_plane=plane)
-        if (o["kind"], o["metadata"]["name"]) not in bookinfo
-    ]
 
 
 @pytest.mark.parametrize("form", FORMS, ids="/".join)
@@ -41,7 +25,7 @@ def test_every_object_kubectls_pruning_skips_is_a_routing_kind(form):
     for scenario in scenario_names():
         if form[0] == "ambient" and scenario in AMBIENT_REFUSED:
             continue
-        for obj in routing_objects(plane, ingress, scenario):
+        for obj in routing_objects(scenario, ingress=ingress, data_plane=plane):
             if obj["apiVersion"] not in BUILT_IN_API_VERSIONS:
                 assert routing_key(obj) is not None, (form, scenario, obj["kind"])
 
@@ -50,7 +34,9 @@ def test_each_switch_has_routes_to_remove():
     # The reason the task exists: every pair of forms differs in its routing objects.
     def keys(form):
         plane, ingress = FORMS[form]
-        return {routing_key(o) for o in routing_objects(plane, ingress, "all-v1")} - {None}
+        return {
+            routing_key(o) for o in routing_objects("all-v1", ingress=ingress, data_plane=plane)
+        } - {None}
 
     for old in FORMS:
         for new in FORMS:

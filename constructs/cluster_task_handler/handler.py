@@ -130,22 +130,21 @@ def delete_stale(
 ) -> list[str]:
     """Delete every object of `kinds` in `namespace` carrying one of the `selectors` labels
     whose `Kind.group/name` is not in `keep`; returns what was deleted."""
-    stale = []
+    stale: dict[str, str] = {}  # key -> how kubectl names it (the type in lower case)
     for selector in selectors:
         listed = kubectl(
             kubeconfig, ["get", ",".join(kinds), "-n", namespace, "-l", selector, "-o", "json"]
         )
         for item in json.loads(listed).get("items", []):
             group = item["apiVersion"].rpartition("/")[0]
-            key = f"{item['kind']}.{group}/{item['metadata']['name']}"
-            if key not in keep and key not in stale:
-                stale.append(key)
+            name = f"{group}/{item['metadata']['name']}"
+            key = f"{item['kind']}.{name}"
+            if key not in keep:
+                stale[key] = f"{item['kind'].lower()}.{name}"
     if stale:
-        # kubectl names a resource type in lower case: virtualservice.networking.istio.io/x
-        targets = [f"{kind.lower()}.{rest}" for kind, _, rest in (k.partition(".") for k in stale)]
-        kubectl(kubeconfig, ["delete", "-n", namespace, "--ignore-not-found", *targets])
+        kubectl(kubeconfig, ["delete", "-n", namespace, "--ignore-not-found", *stale.values()])
         LOG.info("deleted the stale routing objects %s", ", ".join(stale))
-    return stale
+    return list(stale)
 
 
 def wait_until_gone(cluster: str, namespace: str, service: str, timeout_s: int) -> None:
