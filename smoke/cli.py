@@ -199,14 +199,14 @@ def _run(args: argparse.Namespace) -> int:
 
     tracing_api = None
     if args.traces:
-        backend = args.tracing or deployed_tracing()
+        backend = args.tracing or deployed("tracing", DEFAULT_TRACING)
         if backend not in APIS:
             raise SetupError(
                 f"the lab's tracing is {backend!r} (cdk.json), so there are no traces to check; "
                 f"pass --tracing {' or '.join(sorted(APIS))} if you deployed with one"
             )
         tracing_api = APIS[backend]
-        dataplane = args.dataplane or deployed_dataplane()
+        dataplane = args.dataplane or deployed("dataplane", DEFAULT_DATAPLANE)
         if dataplane != DEFAULT_DATAPLANE:
             raise SetupError(
                 f"the lab's data plane is {dataplane!r}: without sidecars only the ingress "
@@ -288,16 +288,11 @@ def deployed_scenario() -> tuple[str, str]:
     return str(scenario), FROM_CDK_JSON
 
 
-def deployed_tracing() -> str:
-    """The tracing backend in cdk.json's context, which a deployment uses unless given -c."""
-    tracing = _cdk_json_context("tracing", "--tracing")
-    return DEFAULT_TRACING if tracing is None else str(tracing)
-
-
-def deployed_dataplane() -> str:
-    """The data plane in cdk.json's context, which a deployment uses unless given -c."""
-    dataplane = _cdk_json_context("dataplane", "--dataplane")
-    return DEFAULT_DATAPLANE if dataplane is None else str(dataplane)
+def deployed(key: str, default: str) -> str:
+    """A context value in cdk.json, which a deployment uses unless given -c; `--<key>`
+    overrides it here."""
+    value = _cdk_json_context(key, f"--{key}")
+    return default if value is None else str(value)
 
 
 def _cdk_json_context(key: str, option: str) -> object:
