@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""CDK entry point: reads the context once, validates it, builds the lab's stacks."""
+"""CDK entry point: reads the context once, plans the lab, builds its stacks."""
 
 import sys
 
 from checks.istio_analyzer import AnalysisError
-from stacks.config import ConfigError, LabConfig
+from plan.config import ConfigError
+from plan.lab_plan import plan_from_context
 from stacks.lab import build_lab, new_app
 
 
@@ -17,10 +18,10 @@ def report(problems: list[str]) -> int:
 def main() -> int:
     app = new_app()
     try:
-        config = LabConfig.from_context(app.node.get_all_context())
-        build_lab(app, config)
+        plan = plan_from_context(app.node.get_all_context())
     except (ConfigError, AnalysisError) as error:
         return report(error.problems)
+    build_lab(app, plan)
     app.synth()
     return 0
 

@@ -15,8 +15,6 @@ from typing import Any
 
 from checks.istio_fields import ANY
 
-GATEWAY_API_GROUP = "gateway.networking.k8s.io"
-
 PARENT_REF = {
     "group": ANY,
     "kind": ANY,

@@ -20,32 +20,28 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.gateway_api_fields import GATEWAY_API_GROUP
 from checks.istio_fields import structure_problems
+from plan.facts import (
+    DATAPLANE_MODE_LABEL,
+    GATEWAY_API_GROUP,
+    ISTIO_NETWORKING_GROUP,
+    USE_WAYPOINT_LABEL,
+    USE_WAYPOINT_NAMESPACE_LABEL,
+    WAYPOINT_CLASS,
+    WAYPOINT_FOR_LABEL,
+)
+from plan.kube import ServicePort
 
 KubernetesObject = Mapping[str, Any]
 
 CLUSTER_DOMAIN = "svc.cluster.local"
-ISTIO_NETWORKING_GROUP = "networking.istio.io"
 # Kinds whose name Istio and the Kubernetes Gateway API share: an object of such a kind is
 # Istio's only in Istio's API group.
 ISTIO_KINDS = frozenset({"Gateway", "VirtualService", "DestinationRule", "ServiceEntry"})
 # The pseudo-gateway meaning "sidecars of the mesh" in a VirtualService's gateways.
 MESH_GATEWAY = "mesh"
-# Ambient mode's labels and the waypoints' GatewayClass.
-DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"
-USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
-USE_WAYPOINT_NAMESPACE_LABEL = "istio.io/use-waypoint-namespace"
-WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
-WAYPOINT_CLASS = "istio-waypoint"
 # A waypoint takes Services' traffic unless it is for workloads only (or nothing).
 WAYPOINT_FOR_SERVICES = frozenset({"service", "all"})
-
-
-@dataclass(frozen=True)
-class ServicePort:
-    port: int
-    target_port: int
 
 
 @dataclass(frozen=True)

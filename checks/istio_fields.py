@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from plan.facts import GATEWAY_API_V1, ISTIO_NETWORKING_GROUP
+
 # A node is either a dict of field name -> node, a one-element list (a list of that node),
 # or ANY (a free-form value: a label map, a string, a number, an object not described).
 ANY = object()
@@ -108,7 +110,7 @@ SPECS: Mapping[str, Mapping[str, Any]] = {
     },
 }
 
-ISTIO_NETWORKING_API = "networking.istio.io/v1"
+ISTIO_NETWORKING_API = f"{ISTIO_NETWORKING_GROUP}/v1"
 
 
 def structure_problems(obj: Mapping[str, Any]) -> list[str]:
@@ -124,7 +126,7 @@ def structure_problems(obj: Mapping[str, Any]) -> list[str]:
     api_version = obj.get("apiVersion", "")
     if api_version == ISTIO_NETWORKING_API:
         specs, where = SPECS, "checks/istio_fields.py"
-    elif api_version == f"{gateway_api_fields.GATEWAY_API_GROUP}/v1":
+    elif api_version == GATEWAY_API_V1:
         specs, where = gateway_api_fields.SPECS, "checks/gateway_api_fields.py"
     else:
         return []

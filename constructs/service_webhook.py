@@ -7,20 +7,18 @@ server rejects every new Service ("no endpoints available for service
 aws-load-balancer-webhook-service"). The controller's HelmChart waits for its pods; whatever
 may create a Service must therefore be created after that chart.
 
-`WaitForServiceWebhook`, visited over the whole cluster stack once it is complete
-(constructs/tree_walk.py), makes every HelmChart and
-KubernetesManifest wait for the controller, unless its construct declares with
-`creates_no_services` that it never creates a Service (and so may start earlier). A chart or
-manifest added later waits without anyone remembering to say so.
+The cluster stack passes that chart to the constructs as the `service_webhook` barrier
+(constructs/barriers.py), and every chart and manifest is made through
+constructs/kubernetes.py, which holds it behind the barrier unless its release declares, with
+`creates_no_services`, that it never creates a Service (and so may start earlier). A test
+walks the built tree and fails if a chart or manifest slipped past both.
 """
 
 from __future__ import annotations
 
-import jsii
-from aws_cdk import IAspect
 from aws_cdk import aws_eks_v2 as eks
 
-from constructs import Construct, IConstruct
+from constructs import IConstruct
 
 NO_SERVICES_METADATA = "bookinfo-lab:creates-no-services"
 
@@ -49,24 +47,3 @@ def controller_chart(controller: eks.AlbController) -> eks.HelmChart:
             "change AlbController?"
         )
     return chart
-
-
-@jsii.implements(IAspect)
-class WaitForServiceWebhook:
-    """Orders every HelmChart and KubernetesManifest below the visited scope after
-    `controller` (the controller's HelmChart, which waits for its pods) unless it declares
-    `creates_no_services`. `cdk_managed` are subtrees that aws-cdk-lib builds and orders
-    itself (the cluster, the AlbController): they are left alone."""
-
-    def __init__(self, controller: Construct, *, cdk_managed: tuple[IConstruct, ...] = ()):
-        self._controller = controller
-        self._skipped_paths = [c.node.path for c in (controller, *cdk_managed)]
-
-    def visit(self, node: IConstruct) -> None:
-        if not isinstance(node, (eks.HelmChart, eks.KubernetesManifest)):
-            return
-        path = node.node.path
-        if any(path == p or path.startswith(f"{p}/") for p in self._skipped_paths):
-            return
-        if no_services_evidence(node) is None:
-            node.node.add_dependency(self._controller)

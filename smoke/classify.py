@@ -20,18 +20,22 @@ from __future__ import annotations
 
 import re
 
-V1 = "v1"
-V2 = "v2"
-V3 = "v3"
-RATINGS_UNAVAILABLE = "ratings-unavailable"
-REVIEWS_UNAVAILABLE = "reviews-unavailable"
+from plan.scenarios import (
+    PAGE_OUTCOMES,
+    RATINGS_UNAVAILABLE,
+    REVIEWS_UNAVAILABLE,
+    V1,
+    V2,
+    V3,
+)
+
 # HTTP status >= 400, a refused or reset connection, or no complete answer within --timeout.
 ERROR = "error"
 # A successful answer that is not Bookinfo's product page as either template renders it.
 UNRECOGNIZED = "unrecognized"
 
 # Report order.
-OUTCOMES = (V1, V2, V3, RATINGS_UNAVAILABLE, REVIEWS_UNAVAILABLE, ERROR, UNRECOGNIZED)
+OUTCOMES = (*PAGE_OUTCOMES, ERROR, UNRECOGNIZED)
 
 STAR_COLOR_VERSIONS = {"black": V2, "red": V3}
 

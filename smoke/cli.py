@@ -1,5 +1,8 @@
 """Command line: find the page and the scenario, send the requests, judge, report.
 
+What is not given as an option (the URL, the scenario, and with --traces the tracing backend
+and the data plane) is read from the deployed lab's stack outputs (smoke/deployed.py).
+
 Exit status: 0 the mesh did what the scenario promises, 1 it did not, 2 the check could not
 run (bad option, no URL, unknown scenario, failed login).
 """
@@ -7,42 +10,26 @@ run (bad option, no URL, unknown scenario, failed login).
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import urllib.parse
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TextIO
 
+from plan import facts, modes
+from plan.scenarios import ANONYMOUS, SCENARIOS
 from smoke.client import BookinfoClient, LoginError, Sample
-from smoke.expectations import ANONYMOUS, EXPECTATIONS, SCENARIO_NAMES
-from smoke.report import FROM_CDK_JSON, FROM_DEFAULT, FROM_OPTION, Report
+from smoke.deployed import DeployedLab, SetupError, read_stack
+from smoke.report import FROM_OPTION, Report
 from smoke.traces import APIS, PortForward, TracesError, check_traces, expected_services
 from smoke.verdict import judge
 
 EXIT_PASS, EXIT_MISMATCH, EXIT_SETUP = 0, 1, 2
 
-# stacks/lab.py and stacks/cluster_stack.py name these; tests/smoke checks they agree.
-CLUSTER_STACK_NAME = "BookinfoLab-Cluster"
-URL_OUTPUT_KEY = "BookinfoUrl"
-PRODUCTPAGE_PATH = "/productpage"
-AWS_CLI_TIMEOUT_S = 60
-
-CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
-DEFAULT_SCENARIO = "round-robin"
-
 DEFAULT_REQUESTS = 30
 MAX_REQUESTS = 10_000
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_TRACES_WAIT_S = 30.0
-DEFAULT_TRACING = "jaeger"
-DEFAULT_DATAPLANE = "sidecar"
-DATAPLANES = ("sidecar", "ambient")
-
-
-class SetupError(Exception):
-    """The check cannot run; the message is the one line the user sees."""
+SCENARIO_NAMES = tuple(SCENARIOS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,18 +66,19 @@ def _parser() -> argparse.ArgumentParser:
         "--url",
         help=(
             "product page URL, e.g. http://HOST:80/productpage (default: the stack output "
-            f"{URL_OUTPUT_KEY}, read with the AWS CLI)"
+            f"{facts.BOOKINFO_URL_OUTPUT}, read with the AWS CLI)"
         ),
     )
     parser.add_argument(
         "--stack",
-        default=CLUSTER_STACK_NAME,
-        help=f"stack whose output {URL_OUTPUT_KEY} to read when --url is not given "
+        default=facts.CLUSTER_STACK_NAME,
+        help="the lab's cluster stack, whose outputs say what is not given as an option "
         "(default: %(default)s)",
     )
     parser.add_argument(
         "--scenario",
-        help=f"scenario to check against (default: cdk.json's context, else {DEFAULT_SCENARIO})",
+        help=f"scenario to check against (default: the deployed one, from the stack output "
+        f"{facts.SETTINGS_OUTPUT})",
     )
     parser.add_argument(
         "-n",
@@ -123,14 +111,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--tracing",
         choices=sorted(APIS),
-        help=f"tracing backend the lab runs (default: cdk.json's context, else {DEFAULT_TRACING})",
+        help=(
+            f"tracing backend the lab runs (default: the deployed one, from "
+            f"{facts.SETTINGS_OUTPUT})"
+        ),
     )
     parser.add_argument(
         "--dataplane",
-        choices=DATAPLANES,
+        choices=sorted(modes.DATAPLANES),
         help=(
-            f"Istio data plane the lab runs (default: cdk.json's context, else "
-            f"{DEFAULT_DATAPLANE}); --traces needs sidecars"
+            f"Istio data plane the lab runs (default: the deployed one, from "
+            f"{facts.SETTINGS_OUTPUT}); --traces needs sidecars"
         ),
     )
     parser.add_argument(
@@ -177,17 +168,24 @@ def _positive_float(text: str) -> float:
 
 
 def _run(args: argparse.Namespace) -> int:
+    needed = {"--url": args.url, "--scenario": args.scenario}
+    if args.traces:
+        needed.update({"--tracing": args.tracing, "--dataplane": args.dataplane})
+    missing = [option for option, value in needed.items() if value is None]
+    deployed = read_stack(args.stack, missing) if missing else None
+
     if args.scenario is not None:
-        scenario, source = args.scenario, FROM_OPTION
+        scenario_name, source = args.scenario, FROM_OPTION
     else:
-        scenario, source = deployed_scenario()
-    if scenario not in EXPECTATIONS:
+        scenario_name = deployed.setting("scenario")
+        source = f"{facts.SETTINGS_OUTPUT} of {args.stack}"
+    if scenario_name not in SCENARIOS:
         raise SetupError(
-            f"unknown scenario {scenario!r} (from {source}); "
+            f"unknown scenario {scenario_name!r} (from {source}); "
             f"valid scenarios: {', '.join(SCENARIO_NAMES)}"
         )
-    expectation = EXPECTATIONS[scenario]
-    url = productpage_url(args.url if args.url else url_from_stack(args.stack))
+    scenario = SCENARIOS[scenario_name]
+    url = productpage_url(args.url if args.url else deployed.url)
 
     client = BookinfoClient(url, timeout_s=args.timeout)
     if args.user:
@@ -195,25 +193,9 @@ def _run(args: argparse.Namespace) -> int:
             client.login(args.user)
         except LoginError as problem:
             raise SetupError(str(problem)) from None
-    promise = expectation.for_user(args.user)
+    promise = scenario.promise_for(args.user)
 
-    tracing_api = None
-    if args.traces:
-        backend = args.tracing or deployed("tracing", DEFAULT_TRACING)
-        if backend not in APIS:
-            raise SetupError(
-                f"the lab's tracing is {backend!r} (cdk.json), so there are no traces to check; "
-                f"pass --tracing {' or '.join(sorted(APIS))} if you deployed with one"
-            )
-        tracing_api = APIS[backend]
-        dataplane = args.dataplane or deployed("dataplane", DEFAULT_DATAPLANE)
-        if dataplane != DEFAULT_DATAPLANE:
-            raise SetupError(
-                f"the lab's data plane is {dataplane!r}: without sidecars only the ingress "
-                "gateway and waypoints send spans, so productpage, details, reviews and ratings "
-                "never appear in a trace; --traces checks a sidecar lab"
-            )
-
+    tracing_api = _tracing_api(args, deployed) if args.traces else None
     show_progress = args.progress or sys.stderr.isatty()
     samples = collect(client, args.requests, progress=sys.stderr if show_progress else None)
     traces = None
@@ -233,9 +215,9 @@ def _run(args: argparse.Namespace) -> int:
             raise SetupError(str(problem)) from None
     report = Report(
         url=url,
-        scenario=scenario,
+        scenario=scenario.name,
         scenario_source=source,
-        task=expectation.task,
+        task=scenario.task,
         user=args.user or ANONYMOUS,
         promise=promise,
         verdict=judge(promise, samples),
@@ -280,73 +262,24 @@ class ProgressBar:
         self.stream.flush()
 
 
-def deployed_scenario() -> tuple[str, str]:
-    """The scenario in cdk.json's context, which a deployment uses unless given -c."""
-    scenario = _cdk_json_context("scenario", "--scenario")
-    if scenario is None:
-        return DEFAULT_SCENARIO, FROM_DEFAULT
-    return str(scenario), FROM_CDK_JSON
-
-
-def deployed(key: str, default: str) -> str:
-    """A context value in cdk.json, which a deployment uses unless given -c; `--<key>`
-    overrides it here."""
-    value = _cdk_json_context(key, f"--{key}")
-    return default if value is None else str(value)
-
-
-def _cdk_json_context(key: str, option: str) -> object:
-    try:
-        text = CDK_JSON.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise SetupError(f"cannot read {CDK_JSON}: {exc.strerror}; pass {option}") from None
-    try:
-        return json.loads(text).get("context", {}).get(key)
-    except (ValueError, AttributeError):
-        raise SetupError(f"{CDK_JSON} is not a CDK settings file; pass {option}") from None
-
-
-def url_from_stack(stack: str) -> str:
-    """The stack output with the Bookinfo URL, through the AWS CLI."""
-    command = [
-        "aws",
-        "cloudformation",
-        "describe-stacks",
-        "--stack-name",
-        stack,
-        "--query",
-        f"Stacks[0].Outputs[?OutputKey=='{URL_OUTPUT_KEY}'].OutputValue",
-        "--output",
-        "text",
-    ]
-    try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=AWS_CLI_TIMEOUT_S, check=False
+def _tracing_api(args: argparse.Namespace, deployed: DeployedLab | None):
+    """The tracing backend's API to ask, once it is clear there are traces to check."""
+    backend = args.tracing or deployed.setting("tracing")
+    if backend not in APIS:
+        raise SetupError(
+            f"the lab's tracing is {backend!r}, so there are no traces to check; pass "
+            f"--tracing {' or '.join(sorted(APIS))} if you deployed with one"
         )
-    except FileNotFoundError:
+    dataplane = args.dataplane or deployed.setting("dataplane")
+    if dataplane not in modes.DATAPLANES:
+        raise SetupError(f"unknown data plane {dataplane!r}")
+    if not modes.DATAPLANES[dataplane](facts.DEFAULT_NAMESPACE).per_service_spans:
         raise SetupError(
-            f"no --url given, and the AWS CLI (aws) is not on PATH to read output "
-            f"{URL_OUTPUT_KEY} of stack {stack}; pass --url http://HOST:80/productpage"
-        ) from None
-    except subprocess.TimeoutExpired:
-        raise SetupError(
-            f"no --url given, and the AWS CLI did not answer within {AWS_CLI_TIMEOUT_S} s; "
-            "pass --url"
-        ) from None
-    if done.returncode != 0:
-        stderr_lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-        reason = stderr_lines[-1] if stderr_lines else f"exit status {done.returncode}"
-        raise SetupError(
-            f"no --url given, and reading output {URL_OUTPUT_KEY} of stack {stack} failed: {reason}"
+            f"the lab's data plane is {dataplane!r}: without sidecars only the ingress "
+            "gateway and waypoints send spans, so productpage, details, reviews and ratings "
+            "never appear in a trace; --traces checks a sidecar lab"
         )
-    url = done.stdout.strip()
-    if not url or url == "None":
-        raise SetupError(
-            f"stack {stack} has no output {URL_OUTPUT_KEY}; is it deployed? Or pass --url"
-        )
-    return url
+    return APIS[backend]
 
 
 def productpage_url(url: str) -> str:
@@ -359,5 +292,5 @@ def productpage_url(url: str) -> str:
     if not valid:
         raise SetupError(f"expected an http(s) URL such as http://HOST:80/productpage, got {url!r}")
     if parts.path in ("", "/"):
-        parts = parts._replace(path=PRODUCTPAGE_PATH)
+        parts = parts._replace(path=facts.BOOKINFO_PATH)
     return urllib.parse.urlunsplit(parts)

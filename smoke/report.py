@@ -6,14 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from smoke.expectations import Promise
+from plan.scenarios import Promise
 from smoke.traces import TraceCheck
 from smoke.verdict import Verdict, distribution, percent
 
 # How the scenario was chosen, for the report and the hint on failure.
 FROM_OPTION = "--scenario"
-FROM_CDK_JSON = "cdk.json"
-FROM_DEFAULT = "default"
 
 
 @dataclass(frozen=True)
@@ -93,8 +91,8 @@ class Report:
             lines.append(f"  the scenario: {self.promise.why}")
             if self.scenario_source != FROM_OPTION:
                 lines.append(
-                    f"  {self.scenario} is the scenario in {self.scenario_source}; if you "
-                    "deployed another one (-c scenario=NAME), pass --scenario NAME"
+                    f"  {self.scenario} is the deployed scenario ({self.scenario_source}); if "
+                    "you applied other routes by hand, pass --scenario NAME to check those"
                 )
         return "\n".join(lines)
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from smoke.classify import V2, V3
-from smoke.expectations import Promise
+from plan.modes import TRACING
+from plan.observability import OBSERVABILITY_NAMESPACE, TracingBackend
+from plan.scenarios import V2, V3, Promise
 
 BOOKINFO_ENTRY = "productpage"
 # Every page touches productpage, details and reviews; reviews v2 and v3 also call ratings.
@@ -36,15 +37,18 @@ class TracesError(Exception):
 
 @dataclass(frozen=True)
 class TracingApi:
-    """How to read one backend: the Service that serves its HTTP API, and the API's form.
-
-    The names and ports are those of constructs/telemetry.py (a test keeps them equal).
-    """
+    """How to read one backend: the Service that serves its HTTP API (as the plan deploys
+    it), and the API's form."""
 
     backend: str
     service: str
     port: int
-    namespace: str = "istio-system"
+    namespace: str = OBSERVABILITY_NAMESPACE
+
+    @classmethod
+    def of(cls, backend: TracingBackend) -> TracingApi:
+        query = backend.query
+        return cls(backend.name, query.service, query.port.port)
 
     def services_url(self, base: str) -> str:
         path = "/api/services" if self.backend == "jaeger" else "/api/v2/services"
@@ -76,11 +80,9 @@ class TracingApi:
         }
 
 
+# Every backend the `tracing` key offers.
 APIS: Mapping[str, TracingApi] = MappingProxyType(
-    {
-        "jaeger": TracingApi("jaeger", "tracing", 80),
-        "zipkin": TracingApi("zipkin", "zipkin", 9411),
-    }
+    {name: TracingApi.of(backend) for name, backend in TRACING.items() if backend is not None}
 )
 
 

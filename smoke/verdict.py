@@ -15,9 +15,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from plan.scenarios import Promise
 from smoke.classify import ERROR, OUTCOMES
 from smoke.client import Sample
-from smoke.expectations import Promise
 
 TOLERANCE_FLOOR = 0.10
 TOLERANCE_SIGMAS = 3

@@ -8,7 +8,9 @@ from aws_cdk import aws_ec2 as ec2
 
 from constructs import Construct
 from constructs.load_balancer_cleanup import LoadBalancerCleanup, LoadBalancerCleanupProps
-from stacks.config import AVAILABILITY_ZONES, LabConfig
+from plan.config import AVAILABILITY_ZONES
+from plan.facts import CLEANUP_LOG_GROUP_OUTPUT
+from plan.lab_plan import LabPlan
 
 
 class NetworkStack(Stack):
@@ -24,8 +26,9 @@ class NetworkStack(Stack):
     gateways are created instead of making the cluster wait for it.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: LabConfig, **kwargs) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, plan: LabPlan, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        config = plan.config
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
@@ -51,7 +54,7 @@ class NetworkStack(Stack):
         )
         CfnOutput(
             self,
-            "CleanupLogGroup",
+            CLEANUP_LOG_GROUP_OUTPUT,
             description="What the destroy-time cleanup removed: aws logs tail <name> --follow",
             value=self.cleanup.log_group.log_group_name,
         )

@@ -1,5 +1,5 @@
-"""Shared fixtures: the lab is synthesized once per test session, with cdk.json's context
-and the cdk-nag checks on (as `cdk synth -c nag=true`)."""
+"""Shared fixtures: each variant of the lab is synthesized at most once per test session (per
+xdist worker), with the cdk-nag checks on (as `cdk synth -c nag=true`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from aws_cdk import cx_api
 from aws_cdk.assertions import Template
 from moto.server import ThreadedMotoServer
 
-from stacks.config import LabConfig
+from plan.config import LabConfig
+from plan.lab_plan import LabPlan, plan_from_context
 from stacks.lab import Lab, build_lab, new_app
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,9 +32,28 @@ def cdk_json_context() -> dict[str, Any]:
     return json.loads((PROJECT_ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
 
 
+# The variants that are synthesized: between them every value of the ingress API and the data
+# plane (each pair once), every tracing backend, and a namespace the lab creates. Whatever
+# needs no synth is checked on the plans of every accepted combination instead
+# (tests/istio_objects.py).
+VARIANTS: dict[str, dict[str, Any]] = {
+    "synthesized": {},
+    "synthesized_gateway_api": {"ingressApi": "gateway-api"},
+    "synthesized_ambient": {"dataplane": "ambient"},
+    "synthesized_ambient_gateway_api": {
+        "dataplane": "ambient",
+        "ingressApi": "gateway-api",
+        "tracing": "zipkin",
+        "bookinfoNamespace": "bookinfo",
+        "scenario": "reviews-50-v3",
+    },
+    "synthesized_without_tracing": {"tracing": "none", "scenario": "reviews-timeout"},
+}
+
+
 @dataclass(frozen=True)
 class SynthesizedLab:
-    config: LabConfig
+    plan: LabPlan
     lab: Lab
     network: Template
     cluster: Template
@@ -41,14 +61,18 @@ class SynthesizedLab:
     # and the validation report.
     assembly: cx_api.CloudAssembly
 
+    @property
+    def config(self) -> LabConfig:
+        return self.plan.config
+
 
 def synthesize(context: dict[str, Any], outdir: Path) -> SynthesizedLab:
     app = new_app(context=context, outdir=str(outdir))
-    config = LabConfig.from_context(context)
-    lab = build_lab(app, config)
+    plan = plan_from_context(context)
+    lab = build_lab(app, plan)
     assembly = app.synth()
     return SynthesizedLab(
-        config=config,
+        plan=plan,
         lab=lab,
         # Both read the assembly synthesized above; the app is not synthesized again.
         network=Template.from_stack(lab.network),
@@ -57,25 +81,45 @@ def synthesize(context: dict[str, Any], outdir: Path) -> SynthesizedLab:
     )
 
 
+def _synthesize_variant(name: str, factory: pytest.TempPathFactory) -> SynthesizedLab:
+    context = {**cdk_json_context(), **VARIANTS[name], **NAG_CONTEXT}
+    return synthesize(context, factory.mktemp(f"cdk.out.{name}"))
+
+
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedLab:
-    """The lab as cdk.json configures it, with the cdk-nag checks."""
-    return synthesize({**cdk_json_context(), **NAG_CONTEXT}, tmp_path_factory.mktemp("cdk.out"))
+    """The lab as cdk.json configures it."""
+    return _synthesize_variant("synthesized", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def synthesized_gateway_api(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedLab:
-    """The lab with `-c ingressApi=gateway-api` (synthesized once, for the tests of that
-    mode; cdk-nag runs on the default synth)."""
-    context = {**cdk_json_context(), "ingressApi": "gateway-api"}
-    return synthesize(context, tmp_path_factory.mktemp("cdk.out.gateway-api"))
+    """The lab with `-c ingressApi=gateway-api`."""
+    return _synthesize_variant("synthesized_gateway_api", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def synthesized_ambient(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedLab:
-    """The lab with `-c dataplane=ambient` (synthesized once, for the tests of that mode)."""
-    context = {**cdk_json_context(), "dataplane": "ambient"}
-    return synthesize(context, tmp_path_factory.mktemp("cdk.out.ambient"))
+    """The lab with `-c dataplane=ambient`."""
+    return _synthesize_variant("synthesized_ambient", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def synthesized_ambient_gateway_api(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedLab:
+    """Ambient with the Gateway API ingress, Zipkin, and a namespace of its own."""
+    return _synthesize_variant("synthesized_ambient_gateway_api", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def synthesized_without_tracing(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedLab:
+    """The default lab with `-c tracing=none` and a fault scenario."""
+    return _synthesize_variant("synthesized_without_tracing", tmp_path_factory)
+
+
+@pytest.fixture(params=list(VARIANTS))
+def any_synthesized(request: pytest.FixtureRequest) -> SynthesizedLab:
+    """Each synthesized variant in turn."""
+    return request.getfixturevalue(request.param)
 
 
 @pytest.fixture(scope="session")

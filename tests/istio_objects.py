@@ -1,65 +1,63 @@
-"""The lab's Kubernetes and Istio objects as the constructs apply them, and the analyzer's
-verdict on them: shared by the analyzer and scenario tests."""
+"""The lab's plans for the tests: every accepted combination of the mode keys, the objects a
+plan applies, and the analyzer's verdict on objects applied in the lab's place."""
 
 from __future__ import annotations
 
-from constructs.bookinfo_routing import (
-    RESERVED_SUBSETS,
-    edge_routing,
-    scenario_folder,
-    scenario_objects,
-)
-from constructs.data_plane import AmbientDataPlane, DataPlane, SidecarDataPlane
-from constructs.ingress_gateway import GatewayApiIngress, IngressGateway
-from constructs.manifest_files import in_namespace, load_manifest
-from stacks.lab import istio_findings
+import copy
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from plan import modes
+from plan.lab_plan import LabPlan, plan_from_context
+from plan.routing import RESERVED_SUBSETS
+from plan.scenarios import SCENARIOS
 
 NAMESPACE = "default"
-# The two ingress APIs and the two data planes, as the lab describes them in Bookinfo's
-# namespace; every combination is a form the routing can take.
-INGRESSES = {"istio": IngressGateway(), "gateway-api": GatewayApiIngress(namespace=NAMESPACE)}
-DATA_PLANES = {"sidecar": SidecarDataPlane(), "ambient": AmbientDataPlane(namespace=NAMESPACE)}
+
+# The mode keys and every value each takes.
+MODE_KEYS: Mapping[str, tuple[str, ...]] = {
+    "ingressApi": tuple(modes.INGRESS_APIS),
+    "dataplane": tuple(modes.DATAPLANES),
+    "tracing": tuple(modes.TRACING),
+    "scenario": tuple(SCENARIOS),
+}
 
 
-def lab_objects(
-    scenario: str | None = None,
-    *,
-    ingress: IngressGateway | GatewayApiIngress | None = None,
-    data_plane: DataPlane | None = None,
-) -> list[dict]:
-    """Bookinfo (as the data plane enrolls it), its routing for the ingress (the istio/gateway
-    chart's by default) and, if given, a scenario in the form the two call for."""
-    ingress = ingress or IngressGateway()
-    data_plane = data_plane or SidecarDataPlane()
-    bookinfo = data_plane.enroll(in_namespace(load_manifest("bookinfo.yaml"), NAMESPACE))
-    return bookinfo + routing_objects(scenario, ingress=ingress, data_plane=data_plane)
+def _accepted(context: Mapping[str, str]) -> bool:
+    data_plane = modes.DATAPLANES[context["dataplane"]](NAMESPACE)
+    ingress = modes.INGRESS_APIS[context["ingressApi"]](NAMESPACE)
+    form = data_plane.route_form(ingress.route_form)
+    return form.refusal(SCENARIOS[context["scenario"]]) is None
 
 
-def routing_objects(
-    scenario: str | None, *, ingress: IngressGateway | GatewayApiIngress, data_plane: DataPlane
-) -> list[dict]:
-    """What the routing manifests apply: the edge routing and, if given, the scenario."""
-    objects = edge_routing(ingress, NAMESPACE, data_plane)
-    if scenario is not None:
-        folder = scenario_folder(ingress, data_plane)
-        objects += in_namespace(scenario_objects(scenario, folder=folder), NAMESPACE)
-    return objects
+ALL_COMBINATIONS = [
+    dict(zip(MODE_KEYS, values, strict=True)) for values in itertools.product(*MODE_KEYS.values())
+]
+# Every combination of the mode keys the lab accepts (ambient refuses the fault scenarios).
+ACCEPTED = [context for context in ALL_COMBINATIONS if _accepted(context)]
+REFUSED = [context for context in ALL_COMBINATIONS if not _accepted(context)]
+
+
+def combination_id(context: Mapping[str, Any]) -> str:
+    return "/".join(str(context[key]) for key in MODE_KEYS if key in context)
+
+
+def lab_plan(**context: Any) -> LabPlan:
+    """The plan for these context keys (the rest at their defaults)."""
+    return plan_from_context(context)
+
+
+def lab_objects(scenario: str = "round-robin", **context: Any) -> list[dict]:
+    """Copies of Bookinfo's and the routing's objects as the plan applies them."""
+    return copy.deepcopy(lab_plan(scenario=scenario, **context).analyzed_objects)
 
 
 def analyzer_messages(
-    objects,
-    reserved=RESERVED_SUBSETS,
-    *,
-    ingress: IngressGateway | GatewayApiIngress | None = None,
-    data_plane: DataPlane | None = None,
+    objects: Iterable[Mapping[str, Any]],
+    reserved: Mapping[str, Iterable[str]] = RESERVED_SUBSETS,
+    **context: Any,
 ) -> list[str]:
-    """The analyzer's findings as the synth reports them, for the lab's gateway workloads
-    and namespace labels."""
-    findings = istio_findings(
-        objects,
-        ingress=ingress or IngressGateway(),
-        data_plane=data_plane or SidecarDataPlane(),
-        namespace=NAMESPACE,
-        reserved_subsets=reserved,
-    )
-    return [str(f) for f in findings]
+    """The analyzer's findings, as the synth reports them, for `objects` applied in place of
+    the lab's objects of the plan for these context keys."""
+    return [str(f) for f in lab_plan(**context).findings(objects, reserved_subsets=reserved)]

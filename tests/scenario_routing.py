@@ -1,6 +1,7 @@
-"""Routing tables of the scenarios' objects, in either API, to compare their forms: for each
-routed host, per rule, who it matches (everyone or jason), the share of each version, the
-request timeout and the fault."""
+"""Routing tables, to compare the scenarios' forms with the scenario table: for each routed
+service, per rule, who it matches (everyone or jason), the share of each version, the request
+timeout in seconds and the fault. Read back from the rendered objects of either API, or worked
+out from the table's rules directly."""
 
 from __future__ import annotations
 
@@ -21,6 +22,14 @@ def _who(headers) -> str:
     return "jason" if headers else "everyone"
 
 
+def _istio_fault(fault: dict | None) -> tuple | None:
+    if fault is None:
+        return None
+    if "delay" in fault:
+        return ("delay", _seconds(fault["delay"]["fixedDelay"]), fault["delay"]["percentage"])
+    return ("abort", fault["abort"]["httpStatus"], fault["abort"]["percentage"])
+
+
 def istio_routing(objects) -> dict:
     table = {}
     for service in (o for o in objects if o["kind"] == "VirtualService"):
@@ -31,7 +40,9 @@ def istio_routing(objects) -> dict:
                 (d["destination"].get("subset", "all"), d.get("weight", 100)) for d in rule["route"]
             ]
             timeout = _seconds(rule["timeout"]) if "timeout" in rule else None
-            rules.append((_who(headers), _shares(backends), timeout, str(rule.get("fault"))))
+            rules.append(
+                (_who(headers), _shares(backends), timeout, _istio_fault(rule.get("fault")))
+            )
         table[service["spec"]["hosts"][0]] = rules
     return table
 
@@ -52,8 +63,29 @@ def gateway_api_routing(objects) -> dict:
                 backends.append((version, backend.get("weight", 1)))
             timeout = rule.get("timeouts", {}).get("request")
             rules.append(
-                (_who(headers), _shares(backends), _seconds(timeout) if timeout else None, "None")
+                (_who(headers), _shares(backends), _seconds(timeout) if timeout else None, None)
             )
         table[parent["name"]] = rules
     table.update(istio_routing([o for o in objects if o["kind"] == "VirtualService"]))
+    return table
+
+
+def table_routing(scenario, services) -> dict:
+    """The same table for `services`, straight from the scenario's rules."""
+    table = {}
+    for service in services:
+        rules = []
+        for rule in scenario.routes[service]:
+            backends = [(b.version or "all", b.weight or 1) for b in rule.to]
+            timeout = rule.timeout_ms / 1000 if rule.timeout_ms is not None else None
+            fault = None
+            if rule.fault is not None:
+                percentage = {"value": rule.fault.percent}
+                fault = (
+                    ("delay", rule.fault.delay_ms / 1000, percentage)
+                    if rule.fault.delay_ms is not None
+                    else ("abort", rule.fault.abort_status, percentage)
+                )
+            rules.append((_who(rule.user), _shares(backends), timeout, fault))
+        table[service] = rules
     return table

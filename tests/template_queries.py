@@ -89,3 +89,19 @@ def stack_with_imported_cluster(stack_id: str) -> tuple[cdk.Stack, eks.ICluster]
         stack, "Cluster", cluster_name="imported", kubectl_provider=provider
     )
     return stack, cluster
+
+
+PRUNE_LABEL_PREFIX = "aws.cdk.eks/prune-"
+
+
+def as_written(obj: dict[str, Any]) -> dict[str, Any]:
+    """A manifest's object without the prune label aws-cdk-lib adds to every one."""
+    labels = {
+        key: value
+        for key, value in obj["metadata"].get("labels", {}).items()
+        if not key.startswith(PRUNE_LABEL_PREFIX)
+    }
+    metadata = {key: value for key, value in obj["metadata"].items() if key != "labels"}
+    if labels:
+        metadata["labels"] = labels
+    return {**obj, "metadata": metadata}

@@ -8,16 +8,15 @@ import json
 import pytest
 
 from bench.critical_path import dependencies
-from constructs.bookinfo_routing import AMBIENT_SCENARIOS_DIR
-from constructs.capacity import Requests
-from constructs.data_plane import (
+from plan.capacity import Requests
+from plan.data_plane import AmbientDataPlane
+from plan.facts import (
     DATAPLANE_MODE_LABEL,
     INJECTION_LABEL,
+    ISTIO_CHART_REPOSITORY,
+    ISTIO_DASHBOARD_SOURCE,
     USE_WAYPOINT_LABEL,
-    AmbientDataPlane,
 )
-from constructs.istio_mesh import ISTIO_CHART_REPOSITORY
-from constructs.observability import ISTIO_DASHBOARD_SOURCE
 from tests.template_queries import (
     HELM_CHART,
     PATCH,
@@ -133,12 +132,10 @@ def test_the_waypoint_is_deleted_before_istiod_and_the_crds(template, graph, cha
     assert {charts["istiod"][0], crds_id} <= ancestors(graph, routing_id)
 
 
-def test_the_scenario_is_the_ambient_form_without_subsets(template, synthesized_ambient):
-    scenario = synthesized_ambient.config.scenario
+def test_the_scenario_is_the_ambient_form_without_subsets(template):
     _, resource = manifest_with(template, "ConfigMap", "bookinfo-scenario")
     kinds = sorted((o["kind"], o["metadata"]["name"]) for o in manifest_objects(resource))
     assert kinds == [("ConfigMap", "bookinfo-scenario"), ("HTTPRoute", "reviews")]
-    assert (AMBIENT_SCENARIOS_DIR / f"{scenario}.yaml").exists()
     _, routing = manifest_with(template, "Gateway", "waypoint")
     objects = manifest_objects(routing)
     assert not [o for o in objects if o["kind"] == "DestinationRule"]
@@ -178,20 +175,20 @@ def test_the_sidecar_lab_has_no_node_agents_and_no_waypoint(cluster_template):
 def test_ambient_pods_count_node_agents_per_node_a_waypoint_and_no_sidecars(
     synthesized_ambient, charts
 ):
-    cluster = synthesized_ambient.lab.cluster
-    pods = {p.what: p for p in cluster.pods}
+    plan = synthesized_ambient.plan
+    pods = {p.what: p for p in plan.pods}
     for release, what in (("ztunnel", "ztunnel"), ("istio-cni", "istio-cni-node")):
         assert pods[what].per_node
         assert pods[what].requests == Requests.of(chart_values(charts[release][1])["resources"])
     waypoint = chart_values(charts["istiod"][1])["global"]["waypoint"]["resources"]
     assert pods["waypoint"].requests == Requests.of(waypoint)
-    for deployment in (o for o in cluster.bookinfo.objects if o["kind"] == "Deployment"):
+    for deployment in (o for o in plan.bookinfo.objects if o["kind"] == "Deployment"):
         own = Requests()
         for container in deployment["spec"]["template"]["spec"]["containers"]:
             own += Requests.of(container.get("resources"))
         assert pods[deployment["metadata"]["name"]].requests == own
 
 
-def test_the_data_plane_objects_are_the_ones_the_stack_uses(synthesized_ambient):
-    plane = synthesized_ambient.lab.cluster.data_plane
+def test_the_plan_chose_the_ambient_data_plane_for_bookinfos_namespace(synthesized_ambient):
+    plane = synthesized_ambient.plan.data_plane
     assert plane == AmbientDataPlane(namespace=synthesized_ambient.config.bookinfo_namespace)

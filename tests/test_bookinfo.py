@@ -8,9 +8,11 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
+from constructs.barriers import Barrier
 from constructs.bookinfo import Bookinfo, BookinfoProps
-from constructs.bookinfo_routing import RESERVED_SUBSETS
-from constructs.data_plane import SidecarDataPlane
+from plan.bookinfo import BookinfoPlan
+from plan.data_plane import SidecarDataPlane
+from plan.routing import RESERVED_SUBSETS
 from tests.template_queries import (
     MANIFEST,
     PATCH,
@@ -171,9 +173,9 @@ def test_a_new_namespace_is_created_labelled_and_deleted_with_the_lab():
         "Bookinfo",
         props=BookinfoProps(
             cluster=cluster,
-            namespace="bookinfo",
-            data_plane=SidecarDataPlane(),
-            mesh_ready=(mesh_ready,),
+            bookinfo=BookinfoPlan.of("bookinfo", SidecarDataPlane()),
+            mesh_ready=Barrier((mesh_ready,)),
+            service_webhook=Barrier(),
         ),
     )
     template = Template.from_stack(stack)

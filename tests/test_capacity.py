@@ -1,89 +1,130 @@
-"""The default node group holds every pod the lab runs, sidecars included, with room left for
-the Istio Tasks' sample apps; the numbers come from what the lab deploys."""
+"""The node group holds every pod the lab runs, sidecars included, with room left for the
+Istio Tasks' sample apps; the numbers come from what the lab deploys, the nodes' from the
+instance type's facts, and a lab that cannot fit is refused at synth in one line."""
 
 from __future__ import annotations
 
 import pytest
 
-from constructs.capacity import NODE_TYPES, Requests, add_up, sample_app_headroom
+from plan.capacity import INSTANCE_TYPES, Requests
+from plan.config import ConfigError
 from tests.conftest import PROJECT_ROOT
+from tests.istio_objects import ACCEPTED, combination_id, lab_plan
 from tests.template_queries import chart_values, helm_chart
 
-
-@pytest.fixture(scope="module")
-def cluster(synthesized):
-    return synthesized.lab.cluster
-
-
-def requests_by_pod(cluster) -> dict[str, Requests]:
-    return {pods.what: pods.requests for pods in cluster.pods}
-
-
-@pytest.mark.parametrize("variant", ["synthesized", "synthesized_ambient"])
-def test_the_default_nodes_hold_every_pod_with_room_for_the_sample_apps(request, variant):
-    synthesized = request.getfixturevalue(variant)
-    cluster, config = synthesized.lab.cluster, synthesized.config
-    node = NODE_TYPES[config.node_instance_type]
-    headroom = sample_app_headroom(cluster.mesh.sidecar_requests)
-    needed, pods = add_up([*cluster.pods, headroom], config.node_count)
-    offered = node.allocatable.times(config.node_count)
-    assert needed.cpu_millicores <= offered.cpu_millicores, (needed, offered)
-    assert needed.memory_mib <= offered.memory_mib, (needed, offered)
-    assert pods <= node.max_pods * config.node_count
+# Allocatable CPU and memory of Amazon Linux 2023 nodes as Karpenter's generated reference
+# lists them (aws/karpenter-provider-aws, website/content/en/docs/reference/instance-types.md,
+# v1.14.1), an independent computation of the same kubelet settings.
+KARPENTER_ALLOCATABLE = {
+    "t3.medium": Requests(1930, 3246),
+    "t3.large": Requests(1930, 6837),
+    "m5.large": Requests(1930, 6903),
+    "m5.xlarge": Requests(3920, 14162),
+    "m5.2xlarge": Requests(7910, 29317),
+    "c5.xlarge": Requests(3920, 6584),
+    "r5.large": Requests(1930, 14481),
+}
+# The VPC CNI's misc/eni-max-pods.txt (aws/amazon-vpc-cni-k8s, v1.23.1).
+ENI_MAX_PODS = {"t3.medium": 17, "t3.large": 35, "m5.large": 29, "m5.xlarge": 58, "c5.xlarge": 58}
 
 
-def test_chart_pods_count_the_requests_their_chart_values_set(cluster, cluster_template):
-    requests = requests_by_pod(cluster)
+@pytest.mark.parametrize("name", sorted(KARPENTER_ALLOCATABLE))
+def test_allocatable_is_what_an_eks_node_of_the_type_offers(name):
+    assert INSTANCE_TYPES[name].allocatable == KARPENTER_ALLOCATABLE[name]
+
+
+@pytest.mark.parametrize("name", sorted(ENI_MAX_PODS))
+def test_max_pods_is_the_vpc_cnis_limit(name):
+    assert INSTANCE_TYPES[name].max_pods == ENI_MAX_PODS[name]
+
+
+@pytest.mark.parametrize("context", ACCEPTED, ids=combination_id)
+def test_the_default_nodes_hold_every_accepted_combination_with_room_for_the_sample_apps(
+    context,
+):
+    capacity = lab_plan(**context).capacity()
+    assert capacity.fits
+    assert capacity.with_headroom.cpu_millicores <= capacity.offered.cpu_millicores
+    assert capacity.with_headroom.memory_mib <= capacity.offered.memory_mib
+    assert capacity.pods_with_headroom <= capacity.max_pods
+
+
+@pytest.mark.parametrize("dataplane", ["sidecar", "ambient"])
+def test_a_node_group_too_small_is_refused_in_one_line(dataplane):
+    context = {"nodeInstanceType": "t3.medium", "nodeCount": 1, "dataplane": dataplane}
+    with pytest.raises(ConfigError) as refused:
+        lab_plan(**context)
+    (line,) = refused.value.problems
+    count, name = context["nodeCount"], context["nodeInstanceType"]
+    assert line.startswith(f"context nodeInstanceType={name!r}, nodeCount={count}: ")
+    assert f"{count} x {name} offer" in line and "choose a larger instance type" in line
+
+
+def test_the_refusal_is_the_arithmetic_of_what_is_asked_and_offered():
+    # One t3.medium offers fewer pods and less memory than one m5.large, which fits.
+    fits = lab_plan(nodeInstanceType="m5.large", nodeCount=1).capacity()
+    assert fits.fits
+    small = INSTANCE_TYPES["t3.medium"]
+    assert fits.pods_with_headroom > small.max_pods
+    assert fits.with_headroom.memory_mib > small.allocatable.memory_mib
+
+
+def test_chart_pods_count_the_requests_their_chart_values_set(synthesized):
+    requests = {pods.what: pods.requests for pods in synthesized.plan.pods}
+    template = synthesized.cluster
 
     def values(release):
-        return chart_values(helm_chart(cluster_template, release)[1])
+        return chart_values(helm_chart(template, release)[1])
 
     assert requests["istiod"] == Requests.of(values("istiod")["resources"])
     assert requests["istio-ingress"] == Requests.of(values("istio-ingress")["resources"])
     assert requests["prometheus"] == Requests.of(values("prometheus")["server"]["resources"])
     assert requests["grafana"] == Requests.of(values("grafana")["resources"])
     assert requests["kiali"] == Requests.of(values("kiali")["deployment"]["resources"])
-    _, controller = helm_chart(cluster_template, "aws-load-balancer-controller")
+    _, controller = helm_chart(template, "aws-load-balancer-controller")
     controller_values = controller["Properties"]["Values"]["Fn::Join"][1]
     text = "".join(part for part in controller_values if isinstance(part, str))
     assert '"resources":{"requests":{"cpu":"50m","memory":"128Mi"}}' in text
     assert '"replicaCount":2' in text
 
 
-def test_every_injected_pod_counts_its_sidecar(cluster, cluster_template):
+def test_every_injected_pod_counts_its_sidecar(synthesized):
+    template = synthesized.cluster
     sidecar = Requests.of(
-        chart_values(helm_chart(cluster_template, "istiod")[1])["global"]["proxy"]["resources"]
+        chart_values(helm_chart(template, "istiod")[1])["global"]["proxy"]["resources"]
     )
-    assert cluster.mesh.sidecar_requests == sidecar
-    requests = requests_by_pod(cluster)
-    bookinfo = [o for o in cluster.bookinfo.objects if o["kind"] == "Deployment"]
+    plan = synthesized.plan
+    assert plan.mesh.proxy_requests == sidecar
+    requests = {pods.what: pods.requests for pods in plan.pods}
+    bookinfo = [o for o in plan.bookinfo.objects if o["kind"] == "Deployment"]
     assert len(bookinfo) == 6
     for deployment in bookinfo:
         assert requests[deployment["metadata"]["name"]] == sidecar
 
 
 @pytest.mark.parametrize(
-    ("variant", "mode", "pod_count"),
+    ("context", "mode", "pod_count"),
     [
-        ("synthesized", "", "{} pods"),
-        ("synthesized_ambient", ", `dataplane=ambient`", "({} pods)"),
+        ({}, "", "{} pods"),
+        ({"dataplane": "ambient"}, ", `dataplane=ambient`", "({} pods)"),
     ],
 )
-def test_the_readme_lists_the_numbers(request, variant, mode, pod_count):
-    synthesized = request.getfixturevalue(variant)
-    cluster, config = synthesized.lab.cluster, synthesized.config
+def test_the_readme_lists_the_numbers(context, mode, pod_count):
+    plan = lab_plan(**context)
+    config, capacity = plan.config, plan.capacity()
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    needed, pods = add_up(cluster.pods, config.node_count)
-    headroom = sample_app_headroom(cluster.mesh.sidecar_requests)
-    with_headroom, _ = add_up([*cluster.pods, headroom], config.node_count)
-    rows = [("the lab's pods", needed), ("with room for the Tasks' sample apps", with_headroom)]
+    rows = [
+        ("the lab's pods", capacity.needed),
+        ("with room for the Tasks' sample apps", capacity.with_headroom),
+    ]
     if not mode:
-        offered = NODE_TYPES[config.node_instance_type].allocatable.times(config.node_count)
-        rows.append((f"{config.node_count} x {config.node_instance_type} allocatable", offered))
+        rows.append(
+            (f"{config.node_count} x {config.node_instance_type} allocatable", capacity.offered)
+        )
     for label, requests in rows:
         row = f"| {label}{mode} | {requests.cpu_millicores}m | {requests.memory_mib}Mi |"
         assert row in readme, row
-    assert pod_count.format(pods) in readme
+    assert pod_count.format(capacity.pods) in readme
 
 
 @pytest.mark.parametrize(

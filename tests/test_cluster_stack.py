@@ -142,7 +142,7 @@ def test_kubeconfig_output_assumes_the_admin_role(cluster_template, synthesized)
 
 
 def test_bookinfo_url_reads_the_gateway_service_hostname(cluster_template, synthesized):
-    gateway = synthesized.lab.cluster.mesh.gateway
+    gateway = synthesized.plan.ingress
     value_id, value = only(cluster_template.find_resources(OBJECT_VALUE), "object value")
     props = value["Properties"]
     assert (props["ObjectType"], props["ObjectName"], props["ObjectNamespace"]) == (
@@ -158,8 +158,22 @@ def test_bookinfo_url_reads_the_gateway_service_hostname(cluster_template, synth
     assert url == [
         "http://",
         {"Fn::GetAtt": [value_id, "Value"]},
-        f":{gateway.http_port.port}/productpage",
+        f":{gateway.nlb.http_port.port}/productpage",
     ]
+
+
+def test_the_settings_output_is_the_resolved_configuration(any_synthesized):
+    # GIVEN the settings a variant was synthesized with, whatever came from cdk.json or -c
+    config = any_synthesized.config
+    outputs = any_synthesized.cluster.find_outputs("LabSettings")
+    # THEN the output carries them, as make smoke reads them
+    settings = json.loads(outputs["LabSettings"]["Value"])
+    assert settings["scenario"] == config.scenario
+    assert settings["tracing"] == config.tracing
+    assert settings["dataplane"] == config.dataplane
+    assert settings["ingressApi"] == config.ingress_api
+    assert settings["bookinfoNamespace"] == config.bookinfo_namespace
+    assert settings["istioVersion"] == config.istio_version
 
 
 def test_kiali_output_is_a_port_forward_command(cluster_template):

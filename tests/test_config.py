@@ -10,9 +10,10 @@ import sys
 
 import pytest
 
-from constructs.bookinfo_routing import AMBIENT_REFUSED, ambient_scenario_names
-from stacks.config import DEFAULTS, SUPPORTED_KUBERNETES, ConfigError, LabConfig
+from plan.capacity import INSTANCE_TYPES
+from plan.config import DEFAULTS, SUPPORTED_KUBERNETES, ConfigError, LabConfig
 from tests.conftest import PROJECT_ROOT, cdk_json_context
+from tests.istio_objects import lab_plan
 
 
 def problems_for(**overrides) -> list[str]:
@@ -48,11 +49,13 @@ def test_numbers_given_on_the_command_line_arrive_as_strings_and_parse():
 
 @pytest.mark.parametrize(("name", "backend"), [("jaeger", "jaeger"), ("zipkin", "zipkin")])
 def test_the_tracing_key_picks_the_backend(name, backend):
-    assert LabConfig.from_context({"tracing": name}).tracing_backend.name == backend
+    assert lab_plan(tracing=name).tracing.name == backend
 
 
 def test_tracing_none_deploys_no_backend():
-    assert LabConfig.from_context({"tracing": "none"}).tracing_backend is None
+    plan = lab_plan(tracing="none")
+    assert plan.tracing is None
+    assert plan.observability.tracing_objects == () and plan.mesh.telemetry == ()
 
 
 @pytest.mark.parametrize("version", sorted(SUPPORTED_KUBERNETES))
@@ -86,7 +89,8 @@ def test_every_supported_version_names_the_layer_built_for_it(version):
         ("nodeCapacityType", "spot", "expected one of ON_DEMAND, SPOT"),
         ("vpcCidr", "10.0.0.0/33", "expected an IPv4 CIDR /16 to /24"),
         ("vpcCidr", "10.0.0.1/16", "expected an IPv4 CIDR /16 to /24"),
-        ("scenario", "chaos", "valid scenarios are all-v1, ratings-abort-jason, ratings-delay"),
+        ("scenario", "chaos", "valid scenarios are round-robin, all-v1, reviews-jason-v2, "),
+        ("nodeInstanceType", "m7g.large", "the capacity check knows t3.medium, t3.large, "),
         ("clusterName", 5, "expected an EKS cluster name"),
         ("nodeCount", True, "expected a whole number from 1 to 10"),
         ("nodeCount", 2.5, "expected a whole number from 1 to 10"),
@@ -109,31 +113,15 @@ def test_a_bad_value_yields_one_line_naming_key_value_and_expectation(key, value
     assert expected in problems[0]
 
 
-@pytest.mark.parametrize("scenario", sorted(AMBIENT_REFUSED))
-def test_a_scenario_without_an_ambient_form_is_refused_in_ambient_mode(scenario):
-    problems = problems_for(dataplane="ambient", scenario=scenario)
-    assert problems == [
-        f"context scenario={scenario!r} with dataplane='ambient': {AMBIENT_REFUSED[scenario]}"
-    ]
-    assert "use dataplane=sidecar" in problems[0]
-    # Each of the two keys alone is fine.
-    LabConfig.from_context({**DEFAULTS, "scenario": scenario})
-
-
-@pytest.mark.parametrize("scenario", ambient_scenario_names())
-@pytest.mark.parametrize("ingress_api", ["istio", "gateway-api"])
-def test_ambient_mode_takes_the_scenarios_with_an_ambient_form(scenario, ingress_api):
-    config = LabConfig.from_context(
-        {**DEFAULTS, "dataplane": "ambient", "scenario": scenario, "ingressApi": ingress_api}
-    )
-    assert (config.dataplane, config.scenario) == ("ambient", scenario)
-
-
-@pytest.mark.parametrize(
-    "instance_type", ["m5.large", "c7gn.2xlarge", "t3.micro", "m7i-flex.large"]
-)
-def test_real_instance_types_are_accepted(instance_type):
+@pytest.mark.parametrize("instance_type", sorted(INSTANCE_TYPES))
+def test_the_known_instance_types_are_accepted(instance_type):
     assert LabConfig.from_context({"nodeInstanceType": instance_type}).node_instance_type
+
+
+@pytest.mark.parametrize("instance_type", ["c7gn.2xlarge", "t3.micro", "m7i-flex.large"])
+def test_real_but_unknown_instance_types_name_the_known_ones(instance_type):
+    (problem,) = problems_for(nodeInstanceType=instance_type)
+    assert ", ".join(INSTANCE_TYPES) in problem
 
 
 def test_app_exits_with_one_line_per_bad_value_and_no_traceback(tmp_path):
@@ -162,6 +150,28 @@ def test_app_exits_with_one_line_per_bad_value_and_no_traceback(tmp_path):
         "error: context nodeCount=0: expected a whole number from 1 to 10",
     ]
     assert not list(tmp_path.iterdir()), "nothing is synthesized from a bad configuration"
+
+
+def test_app_refuses_a_lab_that_cannot_work_in_one_line(tmp_path):
+    """GIVEN valid values that cannot work together WHEN app.py runs THEN one line, exit 1."""
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps({"nodeInstanceType": "t3.medium", "nodeCount": 1}),
+        "CDK_OUTDIR": str(tmp_path),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: context nodeInstanceType='t3.medium', nodeCount=1: ")
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,9 @@ import json
 import re
 
 from bench.critical_path import dependencies
-from constructs.cluster_tasks import (
-    CRDS_RESOURCE_TYPE,
-    GATEWAY_API_SOURCE,
-    GATEWAY_API_VERSION,
-    STANDARD_CHANNEL,
-)
+from constructs.cluster_tasks import CRDS_RESOURCE_TYPE
+from plan.facts import GATEWAY_API_SOURCE, GATEWAY_API_VERSION
+from plan.gateway_api import STANDARD_CHANNEL
 from tests.template_queries import ancestors, helm_chart, only
 
 

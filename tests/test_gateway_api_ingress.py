@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bench.critical_path import dependencies
-from constructs.bookinfo_routing import bind_routes
 from constructs.cluster_tasks import CRDS_RESOURCE_TYPE, SERVICE_REMOVAL_RESOURCE_TYPE
-from constructs.ingress_gateway import GatewayApiIngress
+from plan.ingress import GatewayApiIngress, bind_routes
 from tests.template_queries import (
     HELM_CHART,
     OBJECT_VALUE,
@@ -115,7 +114,7 @@ def test_bookinfo_url_reads_the_generated_service_and_the_listeners_port(templat
         "bookinfo-gateway-istio",
         namespace,
     )
-    assert ingress.service_name == "bookinfo-gateway-istio"
+    assert ingress.service.name == "bookinfo-gateway-istio"
     url = template.find_outputs("BookinfoUrl")["BookinfoUrl"]["Value"]["Fn::Join"][1]
     assert url == ["http://", {"Fn::GetAtt": [value_id, "Value"]}, ":80/productpage"]
 
@@ -150,10 +149,10 @@ def test_the_crds_come_first_in_this_mode_too(template, routing):
 
 
 def test_the_gateways_pod_counts_in_the_capacity(synthesized_gateway_api):
-    cluster = synthesized_gateway_api.lab.cluster
-    pods = {p.what: p for p in cluster.pods}
+    plan = synthesized_gateway_api.plan
+    pods = {p.what: p for p in plan.pods}
     assert "istio-ingress" not in pods
-    assert pods["bookinfo-gateway-istio"].requests == cluster.mesh.sidecar_requests
+    assert pods["bookinfo-gateway-istio"].requests == plan.mesh.proxy_requests
 
 
 def test_a_route_may_not_name_its_own_parents():

@@ -2,9 +2,8 @@
 
 import pytest
 
-from constructs.bookinfo_routing import bind_gateways
-from constructs.ingress_gateway import IngressGateway, ServicePort
-from constructs.manifest_files import load_manifest
+from plan.ingress import ChartIngress, NlbSettings, bind_gateways
+from plan.kube import ServicePort, load_manifest
 from tests.template_queries import (
     chart_values,
     depends_on,
@@ -104,7 +103,7 @@ def test_bookinfo_gateway_listens_on_a_port_of_the_gateway_service(cluster_templ
 
 
 def test_a_different_gateway_port_moves_the_bookinfo_gateway_with_it():
-    gateway = IngressGateway(http_port=ServicePort("http2", 8080, 8080))
+    gateway = ChartIngress(nlb=NlbSettings(http_port=ServicePort("http2", 8080, 8080)))
     objects = load_manifest("bookinfo-routing.yaml")
     bind_gateways(objects, gateway)
     bound = next(o for o in objects if o["kind"] == "Gateway")
@@ -119,9 +118,9 @@ def test_a_port_written_into_the_gateway_yaml_is_refused():
     gateway = next(o for o in objects if o["kind"] == "Gateway")
     gateway["spec"]["servers"][0]["port"]["number"] = 8080
     with pytest.raises(ValueError, match="port.number must not be set"):
-        bind_gateways(objects, IngressGateway())
+        bind_gateways(objects, ChartIngress())
 
 
 def test_gateway_labels_must_be_explicit():
     with pytest.raises(ValueError, match="must set"):
-        IngressGateway(labels={"app": "istio-ingress"})
+        ChartIngress(labels={"app": "istio-ingress"})

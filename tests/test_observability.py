@@ -8,17 +8,10 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from aws_cdk.assertions import Template
 
 from bench.critical_path import dependencies
-from constructs.istio_mesh import istiod_values
-from constructs.observability import (
-    ISTIO_DASHBOARDS,
-    Observability,
-    ObservabilityProps,
-    kiali_values,
-)
-from constructs.telemetry import JAEGER, PROMETHEUS_DATASOURCE, TRACING_BACKENDS, ZIPKIN
+from plan.modes import TRACING
+from plan.observability import ISTIO_DASHBOARDS, JAEGER, PROMETHEUS_DATASOURCE
 from tests.template_queries import (
     MANIFEST,
     ancestors,
@@ -27,7 +20,6 @@ from tests.template_queries import (
     helm_chart,
     manifest_objects,
     manifest_with,
-    stack_with_imported_cluster,
 )
 
 NAMESPACE = "istio-system"
@@ -239,42 +231,51 @@ def test_observability_does_not_wait_for_the_gateway_or_istio(cluster_template):
     assert prometheus_id in depends_on(kiali)
 
 
-# --- The other tracing choices, on a small stack each -----------------------------------------
+# --- The other tracing choices, in the variants that have them ---------------------------------
 
 
-def observability_template(tracing) -> Template:
-    stack, cluster = stack_with_imported_cluster("ObservabilityProbe")
-    Observability(
-        stack, "Observability", props=ObservabilityProps(cluster, "1.31.1", tracing=tracing)
-    )
-    return Template.from_stack(stack)
-
-
-def test_with_zipkin_istiod_uses_the_zipkin_provider_and_kiali_has_no_tracing():
-    template = observability_template(ZIPKIN)
-    (manifest,) = template.find_resources(MANIFEST).values()
+def test_with_zipkin_istiod_uses_the_zipkin_provider_and_kiali_has_no_tracing(
+    synthesized_ambient_gateway_api,
+):
+    template = synthesized_ambient_gateway_api.cluster
+    assert synthesized_ambient_gateway_api.config.tracing == "zipkin"
+    _, manifest = manifest_with(template, "Deployment", "zipkin")
     services = services_of(manifest_objects(manifest))
-    (provider,) = istiod_values(ZIPKIN)["meshConfig"]["extensionProviders"]
+    istiod = chart_values(helm_chart(template, "istiod")[1])
+    (provider,) = istiod["meshConfig"]["extensionProviders"]
     zipkin = provider["zipkin"]
     service, namespace, _ = in_cluster_target(f"http://{zipkin['service']}")
     assert zipkin["port"] in services[(service, namespace)]
     # Kiali's tracing providers are Jaeger and Tempo.
-    assert kiali_values(ZIPKIN)["external_services"]["tracing"] == {"enabled": False}
+    kiali = chart_values(helm_chart(template, "kiali")[1])
+    assert kiali["external_services"]["tracing"] == {"enabled": False}
 
 
-def test_with_no_tracing_nothing_of_it_is_deployed_or_configured():
-    template = observability_template(None)
-    assert not template.find_resources(MANIFEST)
-    assert "meshConfig" not in istiod_values(None)
-    assert kiali_values(None)["external_services"]["tracing"] == {"enabled": False}
+def test_with_no_tracing_nothing_of_it_is_deployed_or_configured(synthesized_without_tracing):
+    template = synthesized_without_tracing.cluster
+    applied = [o for r in template.find_resources(MANIFEST).values() for o in _objects(r)]
+    assert not [
+        o
+        for o in applied
+        if o["kind"] in ("Telemetry",) or o["metadata"]["name"] in ("jaeger", "zipkin", "tracing")
+    ]
+    assert "meshConfig" not in chart_values(helm_chart(template, "istiod")[1])
+    kiali = chart_values(helm_chart(template, "kiali")[1])
+    assert kiali["external_services"]["tracing"] == {"enabled": False}
+    assert "TracingCommand" not in template.find_outputs("*")
 
 
-@pytest.mark.parametrize("backend", [b for b in TRACING_BACKENDS.values() if b is not None])
+def _objects(resource) -> list[dict]:
+    manifest = resource["Properties"]["Manifest"]
+    return manifest_objects(resource) if isinstance(manifest, str) else []
+
+
+@pytest.mark.parametrize("backend", [b for b in TRACING.values() if b is not None])
 def test_every_backend_names_its_ports_and_serves_what_istiod_and_the_ui_use(backend):
     objects = backend.objects()
     services = services_of(objects)
     for port in (backend.collector, backend.query):
-        assert port.port in services[(port.service, NAMESPACE)]
+        assert port.port.port in services[(port.service, NAMESPACE)]
     (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
     container_ports = {
         p["name"] for p in deployment["spec"]["template"]["spec"]["containers"][0]["ports"]

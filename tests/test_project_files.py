@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from stacks.config import DEFAULTS, SUPPORTED_KUBERNETES
+from plan.config import DEFAULTS, SUPPORTED_KUBERNETES
 from tests.conftest import PROJECT_ROOT
 
 PIN = re.compile(r"^([A-Za-z0-9_.\-\[\]]+)==[0-9][^\s;]*$")

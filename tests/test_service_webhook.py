@@ -7,16 +7,17 @@ import re
 from typing import Any
 
 import aws_cdk as cdk
-import pytest
 from aws_cdk import aws_eks_v2 as eks
 
 from bench.critical_path import dependencies
-from constructs import Construct, IConstruct
+from constructs import IConstruct
+from constructs.barriers import Barrier
+from constructs.kubernetes import helm_chart as install
 from constructs.service_webhook import (
-    WaitForServiceWebhook,
-    creates_no_services,
+    controller_chart,
     no_services_evidence,
 )
+from plan.charts import HelmRelease
 from tests.template_queries import (
     HELM_CHART,
     MANIFEST,
@@ -57,17 +58,9 @@ def applies_a_service(resource: dict[str, Any]) -> bool:
     return re.search(r'"kind":\s*"Service"', literal) is not None
 
 
-@pytest.mark.parametrize(
-    "variant",
-    [
-        "synthesized",
-        "synthesized_gateway_api",
-        "synthesized_ambient",
-    ],
-)
-def test_everything_that_may_create_a_service_waits_for_the_controller(request, variant):
+def test_everything_that_may_create_a_service_waits_for_the_controller(any_synthesized):
     # GIVEN every chart and manifest of the cluster stack, and what each waits for
-    synthesized = request.getfixturevalue(variant)
+    synthesized = any_synthesized
     cluster_template = synthesized.cluster
     template = cluster_template.to_json()
     graph = dependencies(template)
@@ -116,24 +109,55 @@ def test_only_what_never_creates_a_service_skips_the_wait(cluster_template, synt
     assert controller_id not in ancestors(dependencies(cluster_template.to_json()), base_id)
 
 
-def chart(scope: Construct, construct_id: str, cluster: eks.ICluster) -> eks.HelmChart:
-    return eks.HelmChart(scope, construct_id, cluster=cluster, chart=construct_id.lower())
+def not_held(
+    scope: IConstruct, controller: IConstruct, managed: tuple[IConstruct, ...]
+) -> list[str]:
+    """The charts and manifests below `scope` that neither wait for `controller` nor declare
+    that they create no Service; `managed` are subtrees aws-cdk-lib builds and orders itself."""
+    skipped = [c.node.path for c in (controller, *managed)]
+    found = []
+    for node in scope.node.find_all():
+        if not isinstance(node, (eks.HelmChart, eks.KubernetesManifest)):
+            continue
+        path = node.node.path
+        if any(path == p or path.startswith(f"{p}/") for p in skipped):
+            continue
+        waits_for = {d.node.path for d in node.node.dependencies}
+        if controller.node.path not in waits_for and no_services_evidence(node) is None:
+            found.append(path)
+    return found
 
 
-def test_a_chart_added_later_waits_without_being_told():
-    # GIVEN a stack with a controller chart, the aspect, and three charts added afterwards:
-    # one plain, one declaring it creates no Service, one inside a subtree CDK manages
+def test_every_chart_and_manifest_is_held_by_the_barrier_or_says_why_not(any_synthesized):
+    cluster = any_synthesized.lab.cluster
+    controller = cluster.cluster.alb_controller
+    assert not_held(cluster, controller_chart(controller), (cluster.cluster, controller)) == []
+
+
+def release(name: str, no_services: str | None = None) -> HelmRelease:
+    return HelmRelease(
+        "https://charts.example", name, "1.0.0", name, "default", {}, False, no_services
+    )
+
+
+def test_a_chart_made_without_the_barrier_is_found():
+    # GIVEN a controller chart, a chart made through the barrier, one that declares it makes
+    # no Service, and one made directly without either
     stack, cluster = stack_with_imported_cluster("WebhookProbe")
-    controller = chart(stack, "Controller", cluster)
-    managed = Construct(stack, "Managed")
-    cdk.Aspects.of(stack).add(WaitForServiceWebhook(controller, cdk_managed=(managed,)))
-    plain = chart(stack, "Plain", cluster)
-    crds_only = chart(stack, "CrdsOnly", cluster)
-    creates_no_services(crds_only, "a probe chart that renders CustomResourceDefinitions only")
-    inside = chart(managed, "Inside", cluster)
-    manifest = eks.KubernetesManifest(stack, "Manifest", cluster=cluster, manifest=[{}])
+    controller = eks.HelmChart(stack, "Controller", cluster=cluster, chart="controller")
+    webhook = Barrier((controller,))
+    held = install(stack, "Held", cluster=cluster, release=release("held"), service_webhook=webhook)
+    declared = install(
+        stack,
+        "Declared",
+        cluster=cluster,
+        release=release("crds", "a probe chart that renders CustomResourceDefinitions only"),
+        service_webhook=webhook,
+    )
+    eks.HelmChart(stack, "Forgotten", cluster=cluster, chart="forgotten")
 
-    # WHEN the stack is synthesized
+    # THEN only the one made directly is reported, and the held one waits in the template
+    assert not_held(stack, controller, ()) == ["WebhookProbe/Forgotten"]
     template = cdk.assertions.Template.from_stack(stack).to_json()["Resources"]
 
     def waits(construct: IConstruct) -> bool:
@@ -142,6 +166,4 @@ def test_a_chart_added_later_waits_without_being_told():
             template[logical_id].get("DependsOn", [])
         )
 
-    # THEN the plain chart and the manifest wait for the controller; the others do not
-    assert waits(plain) and waits(manifest)
-    assert not waits(crds_only) and not waits(inside) and not waits(controller)
+    assert waits(held) and not waits(declared)

@@ -4,56 +4,53 @@ ones by the manifests' own prune labels, and covers every routing kind of every 
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from constructs.bookinfo_routing import AMBIENT_REFUSED, scenario_names
-from constructs.cluster_tasks import STALE_ROUTES_RESOURCE_TYPE, routing_key
-from tests.istio_objects import DATA_PLANES, INGRESSES, NAMESPACE, routing_objects
+from constructs.cluster_tasks import STALE_ROUTES_RESOURCE_TYPE
+from plan import modes
+from plan.routing import ROUTING_KINDS, routing_key
+from tests.istio_objects import ACCEPTED, combination_id, lab_plan
 from tests.template_queries import MANIFEST, manifest_objects, manifest_with, only
 
 BUILT_IN_API_VERSIONS = {"v1", "apps/v1"}
-FORMS = {
-    (plane, ingress): (DATA_PLANES[plane], INGRESSES[ingress])
-    for plane in DATA_PLANES
-    for ingress in INGRESSES
-}
+# The forms the routing takes: every pair of ingress API and data plane.
+FORMS = list(itertools.product(modes.INGRESS_APIS, modes.DATAPLANES))
 
 
-@pytest.mark.parametrize("form", FORMS, ids="/".join)
-def test_every_object_kubectls_pruning_skips_is_a_routing_kind(form):
-    plane, ingress = FORMS[form]
-    for scenario in scenario_names():
-        if form[0] == "ambient" and scenario in AMBIENT_REFUSED:
-            continue
-        for obj in routing_objects(scenario, ingress=ingress, data_plane=plane):
-            if obj["apiVersion"] not in BUILT_IN_API_VERSIONS:
-                assert routing_key(obj) is not None, (form, scenario, obj["kind"])
+@pytest.mark.parametrize("context", ACCEPTED, ids=combination_id)
+def test_every_object_kubectls_pruning_skips_is_a_routing_kind(context):
+    for obj in lab_plan(**context).routing.objects:
+        if obj["apiVersion"] not in BUILT_IN_API_VERSIONS:
+            assert routing_key(obj) is not None, obj["kind"]
 
 
 def test_each_switch_has_routes_to_remove():
     # The reason the task exists: every pair of forms differs in its routing objects.
     def keys(form):
-        plane, ingress = FORMS[form]
-        return {
-            routing_key(o) for o in routing_objects("all-v1", ingress=ingress, data_plane=plane)
-        } - {None}
+        ingress, dataplane = form
+        return set(
+            lab_plan(scenario="all-v1", ingressApi=ingress, dataplane=dataplane).routing.keep
+        )
 
-    for old in FORMS:
-        for new in FORMS:
-            if old != new:
-                assert keys(old) - keys(new), (old, new)
+    for old, new in itertools.permutations(FORMS, 2):
+        assert keys(old) - keys(new), (old, new)
 
 
-@pytest.mark.parametrize(
-    "variant",
-    [
-        "synthesized",
-        "synthesized_gateway_api",
-        "synthesized_ambient",
-    ],
-)
-def test_the_task_keeps_what_the_manifests_list_and_runs_after_them(request, variant):
-    template = request.getfixturevalue(variant).cluster
+def test_the_keep_list_is_every_routing_object_and_nothing_else():
+    plan = lab_plan(ingressApi="gateway-api")
+    routing = [
+        o
+        for o in plan.routing.objects
+        if (o["apiVersion"].rpartition("/")[0], o["kind"]) in ROUTING_KINDS
+    ]
+    assert len(plan.routing.keep) == len(routing) > 0
+    assert "Service.v1/reviews-v1" not in plan.routing.keep
+
+
+def test_the_task_keeps_what_the_manifests_list_and_runs_after_them(any_synthesized):
+    template, config = any_synthesized.cluster, any_synthesized.config
     _, task = only(template.find_resources(STALE_ROUTES_RESOURCE_TYPE), "StaleRoutes")
     props = task["Properties"]
     scenario_id, scenario = manifest_with(template, "ConfigMap", "bookinfo-scenario")
@@ -68,7 +65,7 @@ def test_the_task_keeps_what_the_manifests_list_and_runs_after_them(request, var
     manifests = {scenario_id: scenario, edge_id: edge}
     listed = [o for resource in manifests.values() for o in manifest_objects(resource)]
     assert props["Keep"] == sorted(k for k in map(routing_key, listed) if k is not None)
-    assert props["Namespace"] == NAMESPACE
+    assert props["Namespace"] == config.bookinfo_namespace
     # The labels are the ones aws-cdk-lib's handler prunes by.
     assert sorted(props["Selectors"]) == sorted(
         r["Properties"]["PruneLabel"] for r in manifests.values()

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from plan import facts
 from smoke.cli import main
 from tests.smoke.fake_productpage import PROXY_VARIABLES, FakeProductpage, Policy
 
@@ -51,3 +57,46 @@ def smoke(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
         return Run(code, captured.out, captured.err)
 
     return run
+
+
+def fake_aws(directory: Path, *, stdout: str = "", stderr: str = "", status: int = 0) -> Path:
+    """A directory with an `aws` that records its arguments (in `args`) and answers as told."""
+    directory.mkdir(exist_ok=True)
+    (directory / "answer").write_text(stdout, encoding="utf-8")
+    (directory / "complaint").write_text(stderr, encoding="utf-8")
+    script = directory / "aws"
+    cat = shutil.which("cat")
+    script.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$@" > "{directory}/args"\n'
+        f'{cat} "{directory}/answer"\n'
+        f'{cat} "{directory}/complaint" >&2\n'
+        f"exit {status}\n",
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return directory
+
+
+def stack_outputs(url: str | None = None, **settings: Any) -> str:
+    """What `aws cloudformation describe-stacks --query Stacks[0].Outputs --output json`
+    prints for a lab deployed at `url` with these settings (none: no LabSettings output)."""
+    outputs = []
+    if url is not None:
+        outputs.append({"OutputKey": facts.BOOKINFO_URL_OUTPUT, "OutputValue": url})
+    if settings:
+        outputs.append({"OutputKey": facts.SETTINGS_OUTPUT, "OutputValue": json.dumps(settings)})
+    return json.dumps(outputs)
+
+
+@pytest.fixture
+def deployed_lab(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Path]:
+    """Puts a fake `aws` first on PATH that describes a deployed lab: `deployed_lab(url,
+    scenario=..., tracing=..., dataplane=...)`; returns the fake's directory."""
+
+    def deploy(url: str | None = None, **settings: Any) -> Path:
+        directory = fake_aws(tmp_path / "bin", stdout=stack_outputs(url, **settings))
+        monkeypatch.setenv("PATH", f"{directory}{os.pathsep}{os.environ['PATH']}")
+        return directory
+
+    return deploy

@@ -13,7 +13,9 @@ import socket
 
 import pytest
 
-from smoke.expectations import EXPECTATIONS, SCENARIO_NAMES, USERS
+from plan.scenarios import SCENARIOS, USERS
+from smoke import cli
+from smoke.cli import SCENARIO_NAMES
 from tests.smoke.fake_productpage import (
     BLACK_STARS,
     NO_STARS,
@@ -28,7 +30,7 @@ from tests.smoke.fake_productpage import (
 )
 
 # How the mesh answers in each scenario, written from the Istio Tasks independently of
-# smoke/expectations.py, so that each checks the other.
+# the scenario table's promises (plan/scenarios.py), so that each checks the other.
 ROUND_ROBIN = rotate(NO_STARS, BLACK_STARS, RED_STARS)
 MESH = {
     "round-robin": ROUND_ROBIN,
@@ -58,7 +60,7 @@ def user_args(user: str) -> list[str]:
 
 def test_the_mesh_plays_every_scenario():
     assert set(MESH) == set(SCENARIO_NAMES)
-    assert all(EXPECTATIONS[scenario].for_user(user).min_p50_ms for scenario, user in SLOW_PROMISES)
+    assert all(SCENARIOS[scenario].promise_for(user).min_p50_ms for scenario, user in SLOW_PROMISES)
 
 
 @pytest.mark.parametrize(("scenario", "user"), FAST_PROMISES)
@@ -72,10 +74,12 @@ def test_each_scenario_passes_when_the_mesh_keeps_its_promise(productpage, smoke
 
 def test_ratings_delay_for_jason_passes_when_slow(productpage, smoke, monkeypatch):
     # The real floor is 2.5 s of a 6 s page; scaled down tenfold to keep the test quick.
-    expectation = EXPECTATIONS["ratings-delay-jason"]
+    expectation = SCENARIOS["ratings-delay-jason"]
     scaled = dataclasses.replace(expectation.jason, min_p50_ms=250)
-    monkeypatch.setitem(
-        EXPECTATIONS, "ratings-delay-jason", dataclasses.replace(expectation, jason=scaled)
+    monkeypatch.setattr(
+        cli,
+        "SCENARIOS",
+        {**SCENARIOS, "ratings-delay-jason": dataclasses.replace(expectation, jason=scaled)},
     )
     server = productpage(for_jason(always(REVIEWS_ERROR, delay_s=0.3), always(NO_STARS)))
     # Three requests: 30 would take 9 s.

@@ -1,4 +1,5 @@
-"""Finding the page and the scenario; every way the check cannot run ends in one line, exit 2."""
+"""Finding the page and the scenario (from the options, else from the deployed lab's stack
+outputs); every way the check cannot run ends in one line, exit 2."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from smoke import cli
-from smoke.expectations import SCENARIO_NAMES
+from plan import facts
+from smoke.cli import SCENARIO_NAMES
 from tests.conftest import PROJECT_ROOT
+from tests.smoke.conftest import fake_aws, stack_outputs
 from tests.smoke.fake_productpage import (
     BLACK_STARS,
     NO_STARS,
@@ -23,64 +24,70 @@ from tests.smoke.fake_productpage import (
 )
 
 
-def fake_aws(directory: Path, *, stdout: str = "", stderr: str = "", status: int = 0) -> Path:
-    """An `aws` on PATH that records its arguments and answers as told."""
-    directory.mkdir(exist_ok=True)
-    script = directory / "aws"
-    script.write_text(
-        "#!/bin/sh\n"
-        f'printf "%s\\n" "$@" > "{directory}/args"\n'
-        f"printf '%s' '{stdout}'\n"
-        f"printf '%s' '{stderr}' >&2\n"
-        f"exit {status}\n",
-        encoding="utf-8",
-    )
-    script.chmod(0o755)
-    return directory
-
-
 def one_line(text: str) -> str:
     assert text.endswith("\n") and text.count("\n") == 1, text
     return text
 
 
-def test_without_url_the_stack_output_is_read_with_the_aws_cli(
-    productpage, smoke, monkeypatch, tmp_path
+def test_without_options_the_deployed_labs_outputs_say_url_and_scenario(
+    productpage, smoke, deployed_lab
 ):
     server = productpage(always(NO_STARS))
-    bin_dir = fake_aws(tmp_path / "bin", stdout=server.url + "\n")
-    monkeypatch.setenv("PATH", str(bin_dir))
-    run = smoke("--stack", "MyLab-Cluster", "--scenario", "all-v1", "-n", "2")
+    aws = deployed_lab(server.url + "\n", scenario="all-v1", tracing="jaeger")
+    run = smoke("--stack", "MyLab-Cluster", "-n", "2")
     assert run.code == 0, run.err
-    assert (bin_dir / "args").read_text().splitlines() == [
+    assert (aws / "args").read_text().splitlines() == [
         "cloudformation",
         "describe-stacks",
         "--stack-name",
         "MyLab-Cluster",
         "--query",
-        "Stacks[0].Outputs[?OutputKey=='BookinfoUrl'].OutputValue",
+        "Stacks[0].Outputs",
         "--output",
-        "text",
+        "json",
     ]
+    assert f"scenario all-v1 (from {facts.SETTINGS_OUTPUT} of MyLab-Cluster)" in run.out
     assert len(server.users_seen) == 2
 
 
-def test_the_default_stack_is_the_labs_cluster_stack(productpage, smoke, monkeypatch, tmp_path):
+def test_the_deployed_scenario_is_judged_not_cdk_json(productpage, smoke, deployed_lab):
+    # cdk.json says round-robin; the lab was deployed with -c scenario=reviews-v3.
+    assert json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]["scenario"] != (
+        "reviews-v3"
+    )
+    server = productpage(always(RED_STARS))
+    deployed_lab(server.url, scenario="reviews-v3")
+    result = json.loads(smoke("-n", "3", "--json").out)
+    assert (result["scenario"], result["passed"]) == ("reviews-v3", True)
+
+
+def test_the_default_stack_is_the_labs_cluster_stack(productpage, smoke, deployed_lab):
     server = productpage(always(NO_STARS))
-    bin_dir = fake_aws(tmp_path / "bin", stdout=server.url)
-    monkeypatch.setenv("PATH", str(bin_dir))
-    assert smoke("--scenario", "all-v1", "-n", "1").code == 0
-    assert "BookinfoLab-Cluster" in (bin_dir / "args").read_text().splitlines()
+    aws = deployed_lab(server.url, scenario="all-v1")
+    assert smoke("-n", "1").code == 0
+    assert facts.CLUSTER_STACK_NAME in (aws / "args").read_text().splitlines()
 
 
-def test_no_url_and_no_aws_cli_is_one_line_and_exit_2(smoke, monkeypatch, tmp_path):
+def test_with_url_and_scenario_given_the_stack_is_not_read(
+    productpage, smoke, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("PATH", str(fake_aws(tmp_path / "bin", status=1)))
+    server = productpage(always(NO_STARS))
+    assert smoke("--url", server.url, "--scenario", "all-v1", "-n", "1").code == 0
+    assert not (tmp_path / "bin" / "args").exists()
+
+
+def test_no_aws_cli_is_one_line_naming_the_options_to_pass(smoke, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     run = smoke("--scenario", "all-v1")
     assert run.code == 2
     assert run.out == ""
-    line = one_line(run.err)
-    assert line.startswith("smoke: error: no --url given, and the AWS CLI (aws) is not on PATH")
-    assert "pass --url" in line
+    assert one_line(run.err) == (
+        "smoke: error: the AWS CLI (aws) is not on PATH to read the outputs of stack "
+        f"{facts.CLUSTER_STACK_NAME}; pass --url\n"
+    )
+    run = smoke("--url", "http://127.0.0.1:9/productpage", "--traces")
+    assert one_line(run.err).endswith("; pass --scenario, --tracing and --dataplane\n")
 
 
 def test_a_failing_aws_cli_is_reported_in_one_line(smoke, monkeypatch, tmp_path):
@@ -92,17 +99,32 @@ def test_a_failing_aws_cli_is_reported_in_one_line(smoke, monkeypatch, tmp_path)
     run = smoke("--scenario", "all-v1")
     assert run.code == 2
     assert one_line(run.err) == (
-        "smoke: error: no --url given, and reading output BookinfoUrl of stack "
-        f"BookinfoLab-Cluster failed: {message}\n"
+        f"smoke: error: reading the outputs of stack BookinfoLab-Cluster failed: {message}; "
+        "pass --url\n"
     )
 
 
-@pytest.mark.parametrize("answer", ["None\n", ""])
-def test_a_stack_without_the_output_is_reported(smoke, monkeypatch, tmp_path, answer):
+@pytest.mark.parametrize("answer", ["null", "[]", stack_outputs(scenario="all-v1")])
+def test_a_stack_without_the_url_output_is_reported(smoke, monkeypatch, tmp_path, answer):
     monkeypatch.setenv("PATH", str(fake_aws(tmp_path / "bin", stdout=answer)))
     run = smoke("--scenario", "all-v1")
     assert run.code == 2
     assert "stack BookinfoLab-Cluster has no output BookinfoUrl" in one_line(run.err)
+
+
+def test_a_lab_deployed_without_settings_asks_for_the_scenario(smoke, deployed_lab):
+    deployed_lab("http://127.0.0.1:9/productpage")
+    run = smoke()
+    assert run.code == 2
+    line = one_line(run.err)
+    assert f"has no output {facts.SETTINGS_OUTPUT}" in line
+    assert line.endswith("pass --url and --scenario\n")
+
+
+def test_an_answer_that_is_not_outputs_is_reported(smoke, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(fake_aws(tmp_path / "bin", stdout="<html>")))
+    run = smoke("--scenario", "all-v1")
+    assert "is not its outputs" in one_line(run.err)
 
 
 def test_unknown_scenario_lists_the_valid_names_in_one_line(smoke):
@@ -115,42 +137,24 @@ def test_unknown_scenario_lists_the_valid_names_in_one_line(smoke):
     )
 
 
-def test_the_default_scenario_is_the_one_in_cdk_json(productpage, smoke, monkeypatch, tmp_path):
-    cdk_json = tmp_path / "cdk.json"
-    cdk_json.write_text(json.dumps({"app": "python3 app.py", "context": {"scenario": "all-v1"}}))
-    monkeypatch.setattr(cli, "CDK_JSON", cdk_json)
-    server = productpage(rotate(NO_STARS, BLACK_STARS, RED_STARS))
-    run = smoke("--url", server.url)
-    assert run.code == 1
-    assert "scenario all-v1 (from cdk.json)" in run.out
-    assert "pass --scenario NAME" in run.out
-
-
-def test_the_projects_cdk_json_names_the_default(productpage, smoke):
-    deployed = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]["scenario"]
-    server = productpage(always(NO_STARS))
-    result = json.loads(smoke("--url", server.url, "-n", "1", "--json").out)
-    assert (result["scenario"], result["scenario_source"]) == (deployed, "cdk.json")
-
-
-def test_without_cdk_json_the_scenario_is_round_robin(productpage, smoke, monkeypatch, tmp_path):
-    monkeypatch.setattr(cli, "CDK_JSON", tmp_path / "missing.json")
-    server = productpage(rotate(NO_STARS, BLACK_STARS, RED_STARS))
-    result = json.loads(smoke("--url", server.url, "--json").out)
-    assert (result["scenario"], result["scenario_source"], result["passed"]) == (
-        "round-robin",
-        "default",
-        True,
+def test_an_unknown_deployed_scenario_says_where_it_came_from(smoke, deployed_lab):
+    deployed_lab("http://127.0.0.1:9/productpage", scenario="canary")
+    run = smoke()
+    assert run.code == 2
+    assert (
+        f"unknown scenario 'canary' (from {facts.SETTINGS_OUTPUT} of BookinfoLab-Cluster)"
+        in one_line(run.err)
     )
 
 
-def test_an_unknown_scenario_in_cdk_json_says_where_it_came_from(smoke, monkeypatch, tmp_path):
-    cdk_json = tmp_path / "cdk.json"
-    cdk_json.write_text(json.dumps({"context": {"scenario": "canary"}}))
-    monkeypatch.setattr(cli, "CDK_JSON", cdk_json)
-    run = smoke("--url", "http://127.0.0.1:9/productpage")
-    assert run.code == 2
-    assert "unknown scenario 'canary' (from cdk.json)" in one_line(run.err)
+def test_a_mismatch_on_the_deployed_scenario_says_how_to_check_another(
+    productpage, smoke, deployed_lab
+):
+    server = productpage(rotate(NO_STARS, BLACK_STARS, RED_STARS))
+    deployed_lab(server.url, scenario="all-v1")
+    run = smoke()
+    assert run.code == 1
+    assert "pass --scenario NAME" in run.out
 
 
 @pytest.mark.parametrize(
@@ -165,7 +169,8 @@ def test_a_url_that_is_not_http_is_refused(smoke, url):
 
 def test_a_bare_host_url_gets_the_product_page_path(productpage, smoke):
     server = productpage(always(NO_STARS))
-    result = json.loads(smoke("--url", server.base_url, "-n", "1", "--json").out)
+    run = smoke("--url", server.base_url, "--scenario", "all-v1", "-n", "1", "--json")
+    result = json.loads(run.out)
     assert result["url"] == server.url
 
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import smoke.cli as cli
-from constructs.telemetry import TRACING_BACKENDS
-from smoke.expectations import EXPECTATIONS
+from plan.modes import TRACING
+from plan.scenarios import SCENARIOS
 from smoke.traces import APIS, expected_services
 from tests.smoke.fake_productpage import BLACK_STARS, NO_STARS, RED_STARS, always, rotate
 from tests.smoke.fake_tracing import FakeTracing
@@ -40,7 +39,7 @@ def tracing():
 
 def test_the_apis_are_the_services_the_lab_deploys():
     for name, api in APIS.items():
-        backend = TRACING_BACKENDS[name]
+        backend = TRACING[name]
         query = backend.query.in_cluster()
         assert (api.service, api.namespace, api.port) == (query.name, query.namespace, query.port)
 
@@ -57,7 +56,7 @@ def test_the_apis_are_the_services_the_lab_deploys():
     ],
 )
 def test_ratings_is_expected_only_where_the_scenario_calls_it(scenario, user, expected):
-    assert list(expected_services(EXPECTATIONS[scenario].for_user(user))) == expected
+    assert list(expected_services(SCENARIOS[scenario].promise_for(user))) == expected
 
 
 @pytest.mark.parametrize("backend", sorted(APIS))
@@ -66,7 +65,8 @@ def test_traces_through_all_four_services_pass(productpage, tracing, smoke, back
     api = tracing(backend, ALL_FOUR)
     run = smoke(
         "--url", page.url, "--scenario", "round-robin", "-n", "30", "--traces",
-        "--tracing", backend, "--tracing-url", api.url, "--traces-wait", "1",
+        "--dataplane", "sidecar", "--tracing", backend,
+        "--tracing-url", api.url, "--traces-wait", "1",
     )  # fmt: skip
     assert run.code == 0, run.out + run.err
     assert f"traces ({backend}): seen details, productpage, ratings, reviews" in run.out
@@ -80,6 +80,7 @@ def test_a_missing_service_fails_and_is_named(productpage, tracing, smoke):
     api = tracing("jaeger", ALL_FOUR[:3])
     run = smoke(
         "--url", page.url, "--scenario", "round-robin", "-n", "30", "--traces",
+        "--tracing", "jaeger", "--dataplane", "sidecar",
         "--tracing-url", api.url, "--traces-wait", "0.5", "--json",
     )  # fmt: skip
     assert run.code == 1
@@ -93,7 +94,8 @@ def test_a_scenario_without_ratings_does_not_require_it(productpage, tracing, sm
     api = tracing("zipkin", ALL_FOUR[:3])
     run = smoke(
         "--url", page.url, "--scenario", "all-v1", "-n", "5", "--traces",
-        "--tracing", "zipkin", "--tracing-url", api.url, "--traces-wait", "0.5",
+        "--dataplane", "sidecar", "--tracing", "zipkin",
+        "--tracing-url", api.url, "--traces-wait", "0.5",
     )  # fmt: skip
     assert run.code == 0, run.out
     assert "expected productpage, details, reviews" in run.out
@@ -104,6 +106,7 @@ def test_spans_that_arrive_late_are_waited_for(productpage, tracing, smoke):
     api = tracing("jaeger", ALL_FOUR, visible_after=1)
     run = smoke(
         "--url", page.url, "--scenario", "reviews-v3", "-n", "3", "--traces",
+        "--tracing", "jaeger", "--dataplane", "sidecar",
         "--tracing-url", api.url, "--traces-wait", "10",
     )  # fmt: skip
     assert run.code == 0, run.out
@@ -145,7 +148,7 @@ def test_the_tool_port_forwards_to_the_backend_and_stops_it(
     # WHEN the check runs with --traces and no --tracing-url
     run = smoke(
         "--url", page.url, "--scenario", "reviews-jason-v2", "--user", "jason", "-n", "3",
-        "--traces", "--tracing", "jaeger", "--traces-wait", "1",
+        "--traces", "--dataplane", "sidecar", "--tracing", "jaeger", "--traces-wait", "1",
     )  # fmt: skip
 
     # THEN it forwarded to the backend's query Service and passed
@@ -162,31 +165,37 @@ def test_the_tool_port_forwards_to_the_backend_and_stops_it(
 def test_without_kubectl_it_says_so(productpage, smoke, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     page = productpage(always(NO_STARS))
-    run = smoke("--url", page.url, "--scenario", "all-v1", "-n", "1", "--traces")
+    run = smoke(
+        "--url",
+        page.url,
+        "--scenario",
+        "all-v1",
+        "-n",
+        "1",
+        "--traces",
+        "--tracing",
+        "jaeger",
+        "--dataplane",
+        "sidecar",
+    )
     assert run.code == 2
     assert "kubectl is not on PATH" in run.err
 
 
-def test_a_lab_without_tracing_has_no_traces_to_check(productpage, smoke, tmp_path, monkeypatch):
-    cdk_json = tmp_path / "cdk.json"
-    cdk_json.write_text(json.dumps({"context": {"tracing": "none"}}), encoding="utf-8")
-    monkeypatch.setattr(cli, "CDK_JSON", cdk_json)
+def test_a_lab_without_tracing_has_no_traces_to_check(productpage, smoke, deployed_lab):
     page = productpage(always(NO_STARS))
-    run = smoke("--url", page.url, "--scenario", "all-v1", "-n", "1", "--traces")
+    deployed_lab(page.url, scenario="all-v1", tracing="none", dataplane="sidecar")
+    run = smoke("-n", "1", "--traces")
     assert run.code == 2
     assert "tracing is 'none'" in run.err
 
 
-@pytest.mark.parametrize("how", ["cdk.json", "option"])
-def test_an_ambient_lab_has_no_per_service_traces_to_check(
-    productpage, smoke, tmp_path, monkeypatch, how
-):
-    context = {"tracing": "jaeger", "dataplane": "ambient" if how == "cdk.json" else "sidecar"}
-    cdk_json = tmp_path / "cdk.json"
-    cdk_json.write_text(json.dumps({"context": context}), encoding="utf-8")
-    monkeypatch.setattr(cli, "CDK_JSON", cdk_json)
+@pytest.mark.parametrize("how", ["deployed", "option"])
+def test_an_ambient_lab_has_no_per_service_traces_to_check(productpage, smoke, deployed_lab, how):
     page = productpage(always(NO_STARS))
+    deployed = "ambient" if how == "deployed" else "sidecar"
+    deployed_lab(page.url, scenario="all-v1", tracing="jaeger", dataplane=deployed)
     options = ["--dataplane", "ambient"] if how == "option" else []
-    run = smoke("--url", page.url, "--scenario", "all-v1", "-n", "1", "--traces", *options)
+    run = smoke("-n", "1", "--traces", *options)
     assert run.code == 2
     assert "data plane is 'ambient'" in run.err

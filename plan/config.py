@@ -1,14 +1,14 @@
 """The lab's configuration: every context key, its default, and its validation.
 
-app.py is the only caller. It hands over the raw context values; `LabConfig.from_context`
-returns a frozen, validated object or raises `ConfigError` listing every bad value, one line
-each, so the user fixes them all in one round.
+app.py hands over the raw context values; `LabConfig.from_context` returns a frozen,
+validated object or raises `ConfigError` listing every bad value, one line each, so the user
+fixes them all in one round. Combinations of valid values that cannot work together are the
+plan's to refuse (plan/lab_plan.py), in the same form.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib
 import ipaddress
 import math
 import re
@@ -16,60 +16,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import aws_eks_v2 as eks
-
-from constructs.bookinfo_routing import AMBIENT_REFUSED, ambient_scenario_names, scenario_names
-from constructs.telemetry import TRACING_BACKENDS, TracingBackend
+from plan import facts, modes
+from plan.capacity import INSTANCE_TYPES
+from plan.scenarios import SCENARIOS
 
 
 @dataclass(frozen=True)
 class KubernetesRelease:
-    """An EKS Kubernetes version together with the kubectl/helm layer built for it.
+    """An EKS Kubernetes version together with the kubectl/helm layer built for it, named by
+    its Python module and class: the layer's package is imported only for the version in use
+    (loading one means unpacking its jsii assembly, about 37 MB)."""
 
-    The layer's package is imported only for the version in use: loading one means
-    unpacking its jsii assembly, about 37 MB, which would slow every synth.
-    """
-
-    eks_version: eks.KubernetesVersion
+    version: str
     layer_module: str
     layer_class: str
-
-    def kubectl_layer(self, scope: Any, construct_id: str) -> Any:
-        """The layer construct, as aws_eks_v2's kubectl provider takes it."""
-        module = importlib.import_module(self.layer_module)
-        return getattr(module, self.layer_class)(scope, construct_id)
 
 
 # Every version here must have its layer package pinned in requirements.txt.
 # 1.29 and older can no longer be created on EKS.
 SUPPORTED_KUBERNETES: Mapping[str, KubernetesRelease] = {
-    "1.35": KubernetesRelease(
-        eks.KubernetesVersion.V1_35, "aws_cdk.lambda_layer_kubectl_v35", "KubectlV35Layer"
-    ),
-    "1.36": KubernetesRelease(
-        eks.KubernetesVersion.V1_36, "aws_cdk.lambda_layer_kubectl_v36", "KubectlV36Layer"
-    ),
+    "1.35": KubernetesRelease("1.35", "aws_cdk.lambda_layer_kubectl_v35", "KubectlV35Layer"),
+    "1.36": KubernetesRelease("1.36", "aws_cdk.lambda_layer_kubectl_v36", "KubectlV36Layer"),
 }
 
-# Istio minors whose support matrix covers every Kubernetes version above.
-SUPPORTED_ISTIO_MINORS = ("1.31",)
-
-SCENARIOS = scenario_names()
-AMBIENT_SCENARIOS = ambient_scenario_names()
-
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
-
-# Bookinfo's ingress: the istio/gateway chart with an Istio Gateway, or a Gateway API
-# Gateway that istiod deploys.
-ISTIO_API = "istio"
-GATEWAY_API = "gateway-api"
-INGRESS_APIS = (ISTIO_API, GATEWAY_API)
-
-# The data plane: an Envoy sidecar in every pod, or ambient mode (ztunnel on every node and a
-# waypoint for L7 routing).
-SIDECAR = "sidecar"
-AMBIENT = "ambient"
-DATAPLANES = (SIDECAR, AMBIENT)
 
 MIN_NODES, MAX_NODES = 1, 10
 AVAILABILITY_ZONES = 2
@@ -134,10 +104,9 @@ class LabConfig:
     def kubernetes(self) -> KubernetesRelease:
         return SUPPORTED_KUBERNETES[self.kubernetes_version]
 
-    @property
-    def tracing_backend(self) -> TracingBackend | None:
-        """The tracing backend to deploy; None for `tracing=none`."""
-        return TRACING_BACKENDS[self.tracing]
+    def context_values(self) -> dict[str, Any]:
+        """The configuration by context key, as `from_context` resolved it."""
+        return {key: getattr(self, _field_name(key)) for key in DEFAULTS}
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> LabConfig:
@@ -174,8 +143,8 @@ class LabConfig:
             minor = f"{semver[1]}.{semver[2]}"
             check(
                 "istioVersion",
-                minor in SUPPORTED_ISTIO_MINORS,
-                f"supported Istio minors are {', '.join(SUPPORTED_ISTIO_MINORS)}",
+                minor in facts.SUPPORTED_ISTIO_MINORS,
+                f"supported Istio minors are {', '.join(facts.SUPPORTED_ISTIO_MINORS)}",
             )
 
         check(
@@ -186,16 +155,15 @@ class LabConfig:
 
         check(
             "ingressApi",
-            values["ingressApi"] in INGRESS_APIS,
-            f"valid ingress APIs are {', '.join(INGRESS_APIS)}",
+            values["ingressApi"] in modes.INGRESS_APIS,
+            f"valid ingress APIs are {', '.join(modes.INGRESS_APIS)}",
         )
 
         check(
             "dataplane",
-            values["dataplane"] in DATAPLANES,
-            f"valid data planes are {', '.join(DATAPLANES)}",
+            values["dataplane"] in modes.DATAPLANES,
+            f"valid data planes are {', '.join(modes.DATAPLANES)}",
         )
-        problems += _combination_problems(values)
 
         namespace = values["bookinfoNamespace"]
         check(
@@ -203,9 +171,9 @@ class LabConfig:
             isinstance(namespace, str)
             and bool(_DNS_LABEL.match(namespace))
             and not namespace.startswith("kube-")
-            and namespace not in ("istio-system", "istio-ingress"),
+            and namespace not in modes.RESERVED_NAMESPACES,
             "expected a Kubernetes namespace name (lowercase DNS label) that is not "
-            "kube-*, istio-system or istio-ingress",
+            f"kube-*, {' or '.join(modes.RESERVED_NAMESPACES)}",
         )
 
         check("vpcCidr", _is_vpc_cidr(values["vpcCidr"]), "expected an IPv4 CIDR /16 to /24")
@@ -222,11 +190,19 @@ class LabConfig:
             )
 
         instance_type = values["nodeInstanceType"]
-        check(
-            "nodeInstanceType",
-            isinstance(instance_type, str) and bool(_INSTANCE_TYPE.match(instance_type)),
-            "expected an EC2 instance type such as m5.large",
+        looks_like_a_type = isinstance(instance_type, str) and bool(
+            _INSTANCE_TYPE.match(instance_type)
         )
+        check(
+            "nodeInstanceType", looks_like_a_type, "expected an EC2 instance type such as m5.large"
+        )
+        if looks_like_a_type:
+            # The capacity check needs the type's facts; only the table's are known offline.
+            check(
+                "nodeInstanceType",
+                instance_type in INSTANCE_TYPES,
+                f"the capacity check knows {', '.join(INSTANCE_TYPES)}",
+            )
 
         check(
             "nodeCapacityType",
@@ -236,8 +212,8 @@ class LabConfig:
 
         check(
             "tracing",
-            values["tracing"] in TRACING_BACKENDS,
-            f"valid tracing backends are {', '.join(TRACING_BACKENDS)}",
+            values["tracing"] in modes.TRACING,
+            f"valid tracing backends are {', '.join(modes.TRACING)}",
         )
 
         values["tracingSampling"] = _as_number(values["tracingSampling"])
@@ -272,13 +248,9 @@ class LabConfig:
         )
 
 
-def _combination_problems(values: Mapping[str, Any]) -> list[str]:
-    """Valid values that cannot work together, one line each naming the keys and why."""
-    scenario, dataplane = values["scenario"], values["dataplane"]
-    if dataplane == AMBIENT and scenario in SCENARIOS and scenario not in AMBIENT_SCENARIOS:
-        reason = AMBIENT_REFUSED.get(scenario, "it has no ambient form")
-        return [f"context scenario={scenario!r} with dataplane={dataplane!r}: {reason}"]
-    return []
+def _field_name(key: str) -> str:
+    """The LabConfig field of a context key: tracingSampling -> tracing_sampling."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
 def _unknown_keys(context: Mapping[str, Any]) -> list[str]:

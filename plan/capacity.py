@@ -1,16 +1,18 @@
 """What the lab's pods ask of the nodes, and what the nodes offer.
 
-Every construct that starts pods says which, with their requests taken from the same values
-or objects it deploys them with (a chart's `resources` value, a manifest's containers, the
-sidecar's requests for injected pods). The cluster stack adds them up; a test checks that
-the default node group holds them with room for the Istio Tasks' own sample apps.
+Every part of the plan that starts pods says which, with their requests taken from the same
+values or objects it deploys them with (a chart's `resources` value, a manifest's containers,
+the sidecar's requests for injected pods). The plan adds them up and refuses, at synth, a node
+group that cannot hold them with room for the Istio Tasks' own sample apps.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 _CPU = re.compile(r"^(\d+(?:\.\d+)?)(m?)$")
@@ -83,27 +85,81 @@ def pods_of_manifest(
 
 
 @dataclass(frozen=True)
-class NodeType:
-    """What one node of an instance type offers pods (the kubelet's allocatable)."""
+class InstanceType:
+    """An EC2 instance type as EC2 describes it, with the VPC CNI's limit on pods: its network
+    interfaces times their IPv4 addresses less the interface's own, plus the two host-network
+    pods (aws-node, kube-proxy), as in the VPC CNI's misc/eni-max-pods.txt."""
 
     name: str
-    allocatable: Requests
-    max_pods: int
+    vcpus: int
+    memory_mib: int
+    interfaces: int
+    ipv4_per_interface: int
+
+    @property
+    def max_pods(self) -> int:
+        return self.interfaces * (self.ipv4_per_interface - 1) + 2
+
+    @property
+    def allocatable(self) -> Requests:
+        """What the kubelet of an Amazon Linux 2023 EKS node offers pods, as nodeadm
+        configures it (awslabs/amazon-eks-ami, nodeadm/internal/kubelet/config.go):
+        kube-reserved CPU of 6% of the first core, 1% of the second, 0.5% of the third and
+        fourth and 0.25% of every further one; kube-reserved memory of 255Mi plus 11Mi per
+        pod; a hard eviction threshold of 100Mi; no system-reserved. Of the instance's
+        memory, the kubelet sees what the kernel leaves, estimated as Karpenter does
+        (VM_MEMORY_OVERHEAD_PERCENT, default 7.5%; aws/karpenter-provider-aws): real nodes
+        report a little more, so the check errs on the safe side."""
+        reserved_cpu = sum(
+            share * min(max(self.vcpus - first, 0), cores) * 1000 // 10_000
+            for first, cores, share in ((0, 1, 600), (1, 1, 100), (2, 2, 50), (4, 10**6, 25))
+        )
+        capacity_mib = self.memory_mib - math.ceil(self.memory_mib * KERNEL_MEMORY_SHARE)
+        reserved_mib = 255 + 11 * self.max_pods
+        return Requests(
+            self.vcpus * 1000 - reserved_cpu, capacity_mib - reserved_mib - EVICTION_HARD_MIB
+        )
 
 
-# m5.large: 2 vCPU, 8 GiB. Allocatable as the EKS AMIs compute it: CPU minus kube-reserved
-# (6% of the first core, 1% of the second: 70m); memory as the kubelet reports it on this
-# type (about 7.5 GiB after the kernel's share) minus kube-reserved (255Mi + 11Mi per pod
-# at 29 pods: 574Mi) and the 100Mi hard eviction threshold. 29 pods: the VPC CNI's limit
-# for 3 network interfaces of 10 addresses.
-NODE_TYPES: Mapping[str, NodeType] = {
-    "m5.large": NodeType("m5.large", Requests(2000 - 70, 7680 - 574 - 100), 29),
-}
+KERNEL_MEMORY_SHARE = 0.075
+EVICTION_HARD_MIB = 100
+
+
+def _types(*rows: tuple[str, int, int, int, int]) -> Mapping[str, InstanceType]:
+    return MappingProxyType({row[0]: InstanceType(*row) for row in rows})
+
+
+# x86_64 types only: the lab's images were not checked for arm64 builds. vCPUs and memory as
+# EC2 describes the type; interfaces and IPv4 addresses per interface from the VPC CNI's
+# pkg/vpc/vpc_ip_resource_limit.go (aws/amazon-vpc-cni-k8s, v1.23.1).
+INSTANCE_TYPES: Mapping[str, InstanceType] = _types(
+    ("t3.medium", 2, 4096, 3, 6),
+    ("t3.large", 2, 8192, 3, 12),
+    ("t3.xlarge", 4, 16384, 4, 15),
+    ("m5.large", 2, 8192, 3, 10),
+    ("m5.xlarge", 4, 16384, 4, 15),
+    ("m5.2xlarge", 8, 32768, 4, 15),
+    ("m6i.large", 2, 8192, 3, 10),
+    ("m6i.xlarge", 4, 16384, 4, 15),
+    ("m6i.2xlarge", 8, 32768, 4, 15),
+    ("m7i.large", 2, 8192, 3, 10),
+    ("m7i.xlarge", 4, 16384, 4, 15),
+    ("m6a.large", 2, 8192, 3, 10),
+    ("m6a.xlarge", 4, 16384, 4, 15),
+    ("m7a.large", 2, 8192, 3, 10),
+    ("m7a.xlarge", 4, 16384, 4, 15),
+    ("c5.xlarge", 4, 8192, 4, 15),
+    ("c6i.xlarge", 4, 8192, 4, 15),
+    ("r5.large", 2, 16384, 3, 10),
+    ("r6i.large", 2, 16384, 3, 10),
+)
+
 
 # Pods EKS runs on every cluster of this shape, with the requests of its default add-ons:
-# the VPC CNI (aws-node) and kube-proxy on every node, CoreDNS twice.
+# the VPC CNI (aws-node: its aws-node and aws-eks-nodeagent containers ask 25m each) and
+# kube-proxy on every node, CoreDNS twice.
 EKS_SYSTEM_PODS: tuple[Pods, ...] = (
-    Pods("aws-node", Requests(25, 0), per_node=True),
+    Pods("aws-node", Requests(50, 0), per_node=True),
     Pods("kube-proxy", Requests(100, 0), per_node=True),
     Pods("coredns", Requests(100, 70), count=2),
 )

@@ -2,10 +2,10 @@
 
 Everything that differs between the two data planes is answered here: how Bookinfo's
 namespace is labelled, which profile istiod gets, which node agents run (istio-cni and
-ztunnel in ambient), what each application pod costs on top of its own containers, and, in
-ambient, the waypoint that carries the scenarios' L7 routing and the Services that use it.
-The cluster stack picks one of the two classes once, from the validated configuration;
-constructs ask the object, never the configuration.
+ztunnel in ambient), what each application pod costs on top of its own containers, in which
+form the scenarios are applied, and, in ambient, the waypoint that carries the scenarios' L7
+routing and the Services that use it. The plan picks one of the two classes once, from the
+validated configuration; nobody else asks which one it is.
 """
 
 from __future__ import annotations
@@ -15,20 +15,16 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from constructs.manifest_files import KubernetesObject
-
-INJECTION_LABEL = "istio-injection"
-DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"
-USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
-WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
-WAYPOINT_CLASS = "istio-waypoint"
-# The port a waypoint receives HBONE (mTLS-tunnelled) traffic from ztunnel on.
-HBONE_PORT = 15008
+from plan import facts
+from plan.capacity import Pods, Requests
+from plan.charts import HelmRelease
+from plan.kube import KubernetesObject
+from plan.scenarios import AMBIENT_FORM, ScenarioForm
 
 # Both labels are always set, each way: aws-cdk's patch handler applies only the new merge
 # patch on an update, so a label the new patch does not name would stay as it was.
 NOT_MESHED_LABELS: Mapping[str, str] = MappingProxyType(
-    {INJECTION_LABEL: "disabled", DATAPLANE_MODE_LABEL: "none"}
+    {facts.INJECTION_LABEL: "disabled", facts.DATAPLANE_MODE_LABEL: "none"}
 )
 
 # The sidecar's requests, the chart's default, named because the capacity check adds them up
@@ -42,12 +38,12 @@ class SidecarDataPlane:
 
     @property
     def namespace_labels(self) -> dict[str, str]:
-        return {INJECTION_LABEL: "enabled", DATAPLANE_MODE_LABEL: "none"}
+        return {facts.INJECTION_LABEL: "enabled", facts.DATAPLANE_MODE_LABEL: "none"}
 
     @property
-    def pod_overhead(self) -> Mapping[str, Any] | None:
+    def pod_overhead(self) -> Requests | None:
         """What an application pod asks for on top of its containers: the sidecar."""
-        return SIDECAR_RESOURCES
+        return Requests.of(SIDECAR_RESOURCES)
 
     @property
     def waypoint(self) -> Waypoint | None:
@@ -59,8 +55,24 @@ class SidecarDataPlane:
         ones: name -> file in Istio's manifests/addons/dashboards."""
         return {}
 
+    @property
+    def per_service_spans(self) -> bool:
+        """Whether every meshed service's proxy sends spans (a trace shows each service)."""
+        return True
+
+    def route_form(self, ingress_form: ScenarioForm) -> ScenarioForm:
+        """The scenarios' form: each client's sidecar applies the routes of the ingress API."""
+        return ingress_form
+
     def istiod_values(self) -> dict[str, Any]:
         return {}
+
+    def node_agents(self, istio_version: str) -> tuple[HelmRelease, ...]:
+        return ()
+
+    def pods(self) -> tuple[Pods, ...]:
+        """Pods of the data plane itself (node agents, waypoints)."""
+        return ()
 
     def enroll(self, objects: Iterable[KubernetesObject]) -> list[KubernetesObject]:
         """Bookinfo's objects as this data plane deploys them: unchanged."""
@@ -82,17 +94,17 @@ class Waypoint:
 
     def gateway_object(self) -> KubernetesObject:
         return {
-            "apiVersion": "gateway.networking.k8s.io/v1",
+            "apiVersion": facts.GATEWAY_API_V1,
             "kind": "Gateway",
             "metadata": {
                 "name": self.name,
                 "namespace": self.namespace,
                 # For Services' traffic (the default, said explicitly).
-                "labels": {WAYPOINT_FOR_LABEL: "service"},
+                "labels": {facts.WAYPOINT_FOR_LABEL: "service"},
             },
             "spec": {
-                "gatewayClassName": WAYPOINT_CLASS,
-                "listeners": [{"name": "mesh", "port": HBONE_PORT, "protocol": "HBONE"}],
+                "gatewayClassName": facts.WAYPOINT_CLASS,
+                "listeners": [{"name": "mesh", "port": facts.HBONE_PORT, "protocol": "HBONE"}],
             },
         }
 
@@ -123,15 +135,24 @@ class AmbientDataPlane:
 
     @property
     def namespace_labels(self) -> dict[str, str]:
-        return {INJECTION_LABEL: "disabled", DATAPLANE_MODE_LABEL: "ambient"}
+        return {facts.INJECTION_LABEL: "disabled", facts.DATAPLANE_MODE_LABEL: "ambient"}
 
     @property
-    def pod_overhead(self) -> Mapping[str, Any] | None:
+    def pod_overhead(self) -> Requests | None:
         return None
 
     @property
     def dashboards(self) -> Mapping[str, str]:
         return {"istio-ztunnel-dashboard": "ztunnel-dashboard.gen.json"}
+
+    @property
+    def per_service_spans(self) -> bool:
+        # Only gateways and waypoints send spans; ztunnel works at L4.
+        return False
+
+    def route_form(self, ingress_form: ScenarioForm) -> ScenarioForm:
+        """The waypoint applies HTTPRoutes, whatever API the ingress uses."""
+        return AMBIENT_FORM
 
     def istiod_values(self) -> dict[str, Any]:
         """The istiod chart's ambient profile (the Helm install guide's `profile=ambient`),
@@ -141,11 +162,42 @@ class AmbientDataPlane:
             "global": {"waypoint": {"resources": self.waypoint_resources}},
         }
 
-    def cni_values(self) -> dict[str, Any]:
-        return {"profile": "ambient", "resources": self.cni_resources}
+    def node_agents(self, istio_version: str) -> tuple[HelmRelease, ...]:
+        """istio-cni and ztunnel, as Istio's Helm guide for ambient installs them (release
+        names, namespace and profile); both DaemonSets are waited for on every node, since a
+        pod started on a node before both run there is not redirected into the mesh."""
+        agents = []
+        for (chart, release), values, renders in (
+            (
+                facts.ISTIO_CNI,
+                {"profile": "ambient", "resources": self.cni_resources},
+                "RBAC, a ConfigMap, a DaemonSet",
+            ),
+            (facts.ZTUNNEL, {"resources": self.ztunnel_resources}, "a DaemonSet"),
+        ):
+            agents.append(
+                HelmRelease(
+                    repository=facts.ISTIO_CHART_REPOSITORY,
+                    chart=chart,
+                    version=istio_version,
+                    release=release,
+                    namespace=facts.ISTIO_SYSTEM,
+                    values=values,
+                    wait=True,
+                    no_services=(
+                        f"istio/{chart} renders a ServiceAccount, {renders}; no Service (helm "
+                        "template of the release-1.31 chart with these values)"
+                    ),
+                )
+            )
+        return tuple(agents)
 
-    def ztunnel_values(self) -> dict[str, Any]:
-        return {"resources": self.ztunnel_resources}
+    def pods(self) -> tuple[Pods, ...]:
+        return (
+            Pods("ztunnel", Requests.of(self.ztunnel_resources), per_node=True),
+            Pods("istio-cni-node", Requests.of(self.cni_resources), per_node=True),
+            Pods(self.waypoint.name, Requests.of(self.waypoint_resources)),
+        )
 
     def enroll(self, objects: Iterable[KubernetesObject]) -> list[KubernetesObject]:
         """Bookinfo's objects with the waypoint's Services labelled to use it. The namespace
@@ -160,7 +212,7 @@ class AmbientDataPlane:
                         **obj["metadata"],
                         "labels": {
                             **obj["metadata"].get("labels", {}),
-                            USE_WAYPOINT_LABEL: self.waypoint.name,
+                            facts.USE_WAYPOINT_LABEL: self.waypoint.name,
                         },
                     },
                 }

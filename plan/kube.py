@@ -1,9 +1,11 @@
-"""Loading the YAML under manifests/ into the plain objects eks.KubernetesManifest applies."""
+"""Kubernetes objects as plain data: loading the YAML under manifests/, placing objects in a
+namespace, and the one `ServicePort` every part of the lab describes a Service port with."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,25 @@ import yaml
 MANIFESTS_DIR = Path(__file__).resolve().parent.parent / "manifests"
 
 KubernetesObject = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    """A port of a Service: `port` on the Service, `target_port` on the pods (a number, or the
+    name of a container port)."""
+
+    name: str
+    port: int
+    target_port: int | str
+    protocol: str = "TCP"
+
+    def to_service_port(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "port": self.port,
+            "protocol": self.protocol,
+            "targetPort": self.target_port,
+        }
 
 
 def load_manifest(relative_path: str) -> list[KubernetesObject]:

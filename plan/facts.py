@@ -1,0 +1,94 @@
+"""The names, versions, repositories and labels that several parts of the lab must agree on,
+each defined once: the stacks and constructs, the plan, the analyzer, smoke and the tests
+import them from here. Nothing here imports aws_cdk, so smoke can use it without the CDK.
+"""
+
+from __future__ import annotations
+
+# --- The stacks and what they print -----------------------------------------------------------
+
+NETWORK_STACK_NAME = "BookinfoLab-Network"
+CLUSTER_STACK_NAME = "BookinfoLab-Cluster"
+
+# Output keys of the cluster stack.
+BOOKINFO_URL_OUTPUT = "BookinfoUrl"
+SETTINGS_OUTPUT = "LabSettings"
+KUBECONFIG_OUTPUT = "KubeconfigCommand"
+CLUSTER_ARN_OUTPUT = "ClusterArn"
+KIALI_OUTPUT = "KialiCommand"
+GRAFANA_OUTPUT = "GrafanaCommand"
+TRACING_OUTPUT = "TracingCommand"
+# Output key of the network stack.
+CLEANUP_LOG_GROUP_OUTPUT = "CleanupLogGroup"
+
+# --- Namespaces -------------------------------------------------------------------------------
+
+ISTIO_SYSTEM = "istio-system"
+# Kubernetes refuses to delete this namespace; Bookinfo there is labelled, never created.
+DEFAULT_NAMESPACE = "default"
+
+# --- Istio -----------------------------------------------------------------------------------
+
+# Istio minors whose support matrix covers every supported Kubernetes version.
+SUPPORTED_ISTIO_MINORS = ("1.31",)
+ISTIO_CHART_REPOSITORY = "https://blob.istio.io/istio-release/charts"
+# (chart, release) as Istio's Helm install guides name them, all in istio-system.
+ISTIO_BASE = ("base", "istio-base")
+ISTIOD = ("istiod", "istiod")
+ISTIO_CNI = ("cni", "istio-cni")
+ZTUNNEL = ("ztunnel", "ztunnel")
+ISTIO_GATEWAY_CHART = "gateway"
+
+INJECTION_LABEL = "istio-injection"
+DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"
+USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
+USE_WAYPOINT_NAMESPACE_LABEL = "istio.io/use-waypoint-namespace"
+WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
+WAYPOINT_CLASS = "istio-waypoint"
+# The port a waypoint receives HBONE (mTLS-tunnelled) traffic from ztunnel on.
+HBONE_PORT = 15008
+# A pod label that keeps istiod's injection webhook away from a pod.
+NOT_INJECTED_LABEL = ("sidecar.istio.io/inject", "false")
+
+ISTIO_NETWORKING_GROUP = "networking.istio.io"
+
+# --- The Kubernetes Gateway API ----------------------------------------------------------------
+
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+GATEWAY_API_V1 = f"{GATEWAY_API_GROUP}/v1"
+# The Gateway API release Istio 1.31 builds against (its go.mod pins v1.6.0; pilot requires
+# the v1.6 bundle, e.g. for TCPRoute), at its latest patch.
+GATEWAY_API_VERSION = "v1.6.1"
+GATEWAY_API_SOURCE = (
+    "https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/{version}/"
+    "config/crd/standard/{file}"
+)
+
+# --- AWS Load Balancer Controller (installed by aws-cdk-lib's AlbController) -----------------
+
+LOAD_BALANCER_CONTROLLER_VERSION = "3.2.2"
+LOAD_BALANCER_CONTROLLER_RELEASE = "aws-load-balancer-controller"
+
+# --- Observability charts -----------------------------------------------------------------------
+
+PROMETHEUS_CHART_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
+PROMETHEUS_CHART_VERSION = "28.13.0"
+# The maintained home of the Grafana chart since January 2026 (grafana-community/helm-charts).
+GRAFANA_CHART_REPOSITORY = "https://grafana-community.github.io/helm-charts"
+GRAFANA_CHART_VERSION = "12.11.1"
+KIALI_CHART_REPOSITORY = "https://kiali.org/helm-charts"
+# The Kiali release Istio 1.31's addons render.
+KIALI_CHART_VERSION = "2.31.0"
+# Istio's dashboards as its release publishes them (also to grafana.com): the JSON files of
+# the Istio source at the tag of the deployed Istio version.
+ISTIO_DASHBOARD_SOURCE = (
+    "https://raw.githubusercontent.com/istio/istio/{version}/manifests/addons/dashboards/{file}"
+)
+
+# --- Bookinfo ----------------------------------------------------------------------------------
+
+BOOKINFO_PATH = "/productpage"
+# Records the active scenario in the cluster (kubectl get configmap bookinfo-scenario).
+SCENARIO_MARKER = "bookinfo-scenario"
+# The header productpage adds to its calls once a reader signs in.
+END_USER_HEADER = "end-user"

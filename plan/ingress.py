@@ -1,0 +1,342 @@
+"""The one description of the lab's ingress, in either ingress API.
+
+Both ingresses put one internet-facing NLB in front of an Envoy gateway, configured from the
+same `NlbSettings`; they differ in who deploys the gateway and in the API of Bookinfo's edge
+route:
+
+- `ChartIngress`: the istio/gateway chart deploys the gateway; the Bookinfo `Gateway` (its
+  selector and listening port) and the chart's values (pod labels, Service ports, NLB
+  annotations) are both derived from it, so the port the Gateway listens on cannot drift from
+  the ports the gateway Service exposes.
+- `GatewayApiIngress`: a Kubernetes Gateway API `Gateway` of class `istio`, which istiod
+  deploys with its Service; the Gateway carries the same NLB annotations and HTTP port.
+
+Everything that differs between the two is answered by the object; nobody else asks which
+one it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from checks.istio_analyzer import GatewayApiWorkload, GatewayWorkload
+from plan import facts
+from plan.capacity import Pods, Requests
+from plan.charts import HelmRelease
+from plan.kube import KubernetesObject, ServicePort, in_namespace, load_manifest
+from plan.scenarios import GATEWAY_API_FORM, ISTIO_FORM, ScenarioForm
+
+
+def _frozen(mapping: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(mapping))
+
+
+def _frozen_resources(
+    resources: Mapping[str, Mapping[str, str]],
+) -> Mapping[str, Mapping[str, str]]:
+    return MappingProxyType({kind: _frozen(amounts) for kind, amounts in resources.items()})
+
+
+@dataclass(frozen=True)
+class ServiceRef:
+    """A Service by namespace and name."""
+
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class NlbSettings:
+    """The ingress NLB as the AWS Load Balancer Controller makes it, and the gateway ports
+    behind it."""
+
+    # Envoy's readiness endpoint; the NLB health-checks it instead of probing each traffic port.
+    status_port: ServicePort = ServicePort("status-port", 15021, 15021)
+    readiness_path: str = "/healthz/ready"
+    http_port: ServicePort = ServicePort("http2", 80, 80)
+    https_port: ServicePort = ServicePort("https", 443, 443)
+
+    def service_annotations(self) -> dict[str, str]:
+        """AWS Load Balancer Controller annotations: internet-facing NLB, IP targets,
+        health-checked over HTTP on the status port so the targets report healthy."""
+        prefix = "service.beta.kubernetes.io/aws-load-balancer"
+        return {
+            f"{prefix}-type": "external",
+            f"{prefix}-nlb-target-type": "ip",
+            f"{prefix}-scheme": "internet-facing",
+            f"{prefix}-healthcheck-protocol": "http",
+            f"{prefix}-healthcheck-port": str(self.status_port.target_port),
+            f"{prefix}-healthcheck-path": self.readiness_path,
+        }
+
+
+class Ingress(Protocol):
+    """What the rest of the lab asks of an ingress."""
+
+    nlb: NlbSettings
+
+    @property
+    def service(self) -> ServiceRef:
+        """The Service the load balancer controller gives the NLB."""
+
+    @property
+    def generated_service(self) -> ServiceRef | None:
+        """That Service when istiod, not Helm, owns it (so a delete must wait for it)."""
+
+    @property
+    def route_form(self) -> ScenarioForm:
+        """The form the scenarios take in this API when sidecars apply them."""
+
+    def gateway_release(self, istio_version: str) -> HelmRelease | None:
+        """The gateway's Helm release, if a chart deploys it."""
+
+    def edge_objects(self, namespace: str) -> list[KubernetesObject]:
+        """Bookinfo's entry: the gateway resource and the edge route, in `namespace`."""
+
+    def gateway_workloads(self) -> tuple[GatewayWorkload, ...]:
+        """The gateway pods Istio Gateways may select, for the analyzer."""
+
+    def gateway_api_workloads(self) -> tuple[GatewayApiWorkload, ...]:
+        """The Services istiod generates for Gateway API Gateways, for the analyzer."""
+
+    def pods(self, proxy: Requests) -> tuple[Pods, ...]:
+        """The gateway's pods; `proxy` is what a pod from istiod's proxy template asks."""
+
+    def url(self, hostname: str, path: str) -> str:
+        """The plain-HTTP URL of `path` behind the NLB named `hostname`."""
+
+
+@dataclass(frozen=True)
+class ChartIngress:
+    """The istio/gateway release fronted by an internet-facing NLB.
+
+    Defaults reproduce the layout of the Istio docs' Helm install: release and namespace
+    `istio-ingress`, pods labelled `istio=ingressgateway` (the label the docs' Gateways select
+    on).
+    """
+
+    release: str = "istio-ingress"
+    namespace: str = "istio-ingress"
+    labels: Mapping[str, str] = field(
+        default_factory=lambda: _frozen({"app": "istio-ingress", "istio": "ingressgateway"})
+    )
+    nlb: NlbSettings = field(default_factory=NlbSettings)
+    # The chart's default requests, named here because the capacity check adds them up.
+    resources: Mapping[str, Mapping[str, str]] = field(
+        default_factory=lambda: _frozen_resources({"requests": {"cpu": "100m", "memory": "128Mi"}})
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", _frozen(self.labels))
+        missing = {"app", "istio"} - set(self.labels)
+        if missing:
+            # The chart falls back to labels derived from the release name (istio=ingress),
+            # which is exactly the selector mismatch this object exists to prevent.
+            raise ValueError(f"gateway labels must set {sorted(missing)} explicitly")
+
+    @property
+    def service(self) -> ServiceRef:
+        # The chart names the Service after the release.
+        return ServiceRef(self.namespace, self.release)
+
+    @property
+    def generated_service(self) -> ServiceRef | None:
+        return None
+
+    @property
+    def route_form(self) -> ScenarioForm:
+        return ISTIO_FORM
+
+    @property
+    def service_ports(self) -> tuple[ServicePort, ...]:
+        return (self.nlb.status_port, self.nlb.http_port, self.nlb.https_port)
+
+    @property
+    def selector(self) -> dict[str, str]:
+        """What a Bookinfo `Gateway` selects on: the pod label the Istio docs use."""
+        return {"istio": self.labels["istio"]}
+
+    @property
+    def listen_port(self) -> int:
+        """The port an Istio `Gateway` server binds: the pod side of the http Service port.
+
+        Istio programs the gateway pod's Envoy to listen on the Gateway's server port, so it
+        must be a Service targetPort, or nothing answers (istioctl analyze IST0162).
+        """
+        return self.nlb.http_port.target_port
+
+    def chart_values(self) -> dict[str, Any]:
+        """Values for the istio/gateway Helm chart."""
+        return {
+            "labels": dict(self.labels),
+            "resources": {kind: dict(amounts) for kind, amounts in self.resources.items()},
+            "service": {
+                "type": "LoadBalancer",
+                "ports": [port.to_service_port() for port in self.service_ports],
+                "annotations": self.nlb.service_annotations(),
+            },
+        }
+
+    def gateway_release(self, istio_version: str) -> HelmRelease | None:
+        # wait: on delete, `helm uninstall --wait` returns only once the Service is gone,
+        # i.e. once the load balancer controller has removed the NLB behind its finalizer.
+        return HelmRelease(
+            repository=facts.ISTIO_CHART_REPOSITORY,
+            chart=facts.ISTIO_GATEWAY_CHART,
+            version=istio_version,
+            release=self.release,
+            namespace=self.namespace,
+            values=self.chart_values(),
+            wait=True,
+        )
+
+    def edge_objects(self, namespace: str) -> list[KubernetesObject]:
+        objects = in_namespace(load_manifest("bookinfo-routing.yaml"), namespace)
+        bind_gateways(objects, self)
+        return objects
+
+    def gateway_workloads(self) -> tuple[GatewayWorkload, ...]:
+        return (
+            GatewayWorkload(
+                namespace=self.namespace,
+                service_name=self.release,
+                pod_labels=dict(self.labels),
+                ports=self.service_ports,
+            ),
+        )
+
+    def gateway_api_workloads(self) -> tuple[GatewayApiWorkload, ...]:
+        return ()
+
+    def pods(self, proxy: Requests) -> tuple[Pods, ...]:
+        # The gateway's autoscaler starts with one replica.
+        return (Pods(self.release, Requests.of(self.resources)),)
+
+    def url(self, hostname: str, path: str) -> str:
+        return f"http://{hostname}:{self.nlb.http_port.port}{path}"
+
+
+@dataclass(frozen=True)
+class GatewayApiIngress:
+    """A Kubernetes Gateway API `Gateway` of class `istio`: istiod deploys its Deployment and
+    its Service (`<name>-<class>`, status port 15021 first, then the listeners' ports) in
+    the Gateway's namespace, and the Service takes the annotations of
+    `spec.infrastructure.annotations`.
+    """
+
+    namespace: str
+    name: str = "bookinfo-gateway"
+    gateway_class: str = "istio"
+    listener: str = "http"
+    nlb: NlbSettings = field(default_factory=NlbSettings)
+
+    @property
+    def service(self) -> ServiceRef:
+        # istiod names the Service after the Gateway and its class.
+        return ServiceRef(self.namespace, f"{self.name}-{self.gateway_class}")
+
+    @property
+    def generated_service(self) -> ServiceRef | None:
+        # istiod, not Helm, owns it, and `kubectl delete` of the Gateway returns before it
+        # (and its NLB) is gone.
+        return self.service
+
+    @property
+    def route_form(self) -> ScenarioForm:
+        return GATEWAY_API_FORM
+
+    @property
+    def listen_port(self) -> int:
+        # Istio's Service exposes each listener's port and its pod listens on that port.
+        return self.nlb.http_port.port
+
+    def gateway_object(self) -> KubernetesObject:
+        return {
+            "apiVersion": facts.GATEWAY_API_V1,
+            "kind": "Gateway",
+            "metadata": {"name": self.name, "namespace": self.namespace},
+            "spec": {
+                "gatewayClassName": self.gateway_class,
+                "infrastructure": {"annotations": self.nlb.service_annotations()},
+                "listeners": [
+                    {
+                        "name": self.listener,
+                        "port": self.listen_port,
+                        "protocol": "HTTP",
+                        "allowedRoutes": {"namespaces": {"from": "Same"}},
+                    }
+                ],
+            },
+        }
+
+    def parent_ref(self) -> dict[str, str]:
+        """How an HTTPRoute attaches to the Gateway's listener."""
+        return {"name": self.name, "sectionName": self.listener}
+
+    def gateway_release(self, istio_version: str) -> HelmRelease | None:
+        return None
+
+    def edge_objects(self, namespace: str) -> list[KubernetesObject]:
+        route = in_namespace(load_manifest("gateway-api/bookinfo-route.yaml"), namespace)
+        bind_routes(route, self)
+        return [self.gateway_object(), *route]
+
+    def gateway_workloads(self) -> tuple[GatewayWorkload, ...]:
+        return ()
+
+    def gateway_api_workloads(self) -> tuple[GatewayApiWorkload, ...]:
+        # The generated Service: the status port first, then the listener's port.
+        return (
+            GatewayApiWorkload(
+                namespace=self.namespace,
+                gateway_name=self.name,
+                service_name=self.service.name,
+                ports=(self.nlb.status_port.port, self.listen_port),
+            ),
+        )
+
+    def pods(self, proxy: Requests) -> tuple[Pods, ...]:
+        # istiod deploys a Gateway API Gateway's pod from its proxy template.
+        return (Pods(self.service.name, proxy),)
+
+    def url(self, hostname: str, path: str) -> str:
+        return f"http://{hostname}:{self.listen_port}{path}"
+
+
+def bind_gateways(objects: list[KubernetesObject], gateway: ChartIngress) -> None:
+    """Fill every Istio Gateway's selector and server ports from `gateway`, in place.
+
+    The YAML must leave them out: a hand-written port is how the lab's predecessor ended up
+    with a Gateway on 8080 behind a Service that only exposes 80 and 443.
+    """
+    for obj in objects:
+        if obj["kind"] != "Gateway":
+            continue
+        name = obj["metadata"]["name"]
+        spec = obj["spec"]
+        if "selector" in spec:
+            raise ValueError(f"Gateway {name}: selector must not be set in YAML")
+        spec["selector"] = gateway.selector
+        for server in spec["servers"]:
+            if "number" in server["port"]:
+                raise ValueError(f"Gateway {name}: port.number must not be set in YAML")
+            server["port"]["number"] = gateway.listen_port
+
+
+def bind_routes(objects: list[KubernetesObject], ingress: GatewayApiIngress) -> None:
+    """Attach every HTTPRoute without parents to the Gateway API ingress, in place.
+
+    As with the Istio Gateway's port, the YAML must leave the attachment out, so that the
+    route always names the Gateway (and listener) the lab deploys.
+    """
+    for obj in objects:
+        if obj["kind"] != "HTTPRoute":
+            continue
+        if "parentRefs" in obj["spec"]:
+            raise ValueError(
+                f"HTTPRoute {obj['metadata']['name']}: parentRefs must not be set in YAML"
+            )
+        obj["spec"]["parentRefs"] = [ingress.parent_ref()]

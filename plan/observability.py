@@ -1,0 +1,468 @@
+"""Observability as the plan describes it: every service that other parts of the lab must
+agree on (istiod's tracing extension provider, the mesh-wide Telemetry resource, Kiali's and
+Grafana's data sources, the stack outputs, smoke), the tracing backends, and the values of the
+Prometheus, Grafana and Kiali charts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from plan import facts
+from plan.capacity import Pods, Requests, pods_of_manifest
+from plan.charts import HelmRelease
+from plan.kube import KubernetesObject, ServicePort
+
+OBSERVABILITY_NAMESPACE = facts.ISTIO_SYSTEM
+NOT_INJECTED = MappingProxyType(dict([facts.NOT_INJECTED_LABEL]))
+
+
+@dataclass(frozen=True)
+class ClusterService:
+    """A Service in the cluster, as clients inside the cluster address it."""
+
+    name: str
+    port: int
+    namespace: str = OBSERVABILITY_NAMESPACE
+
+    @property
+    def host(self) -> str:
+        # istiod resolves an extension provider's service exactly: the full name is needed.
+        return f"{self.name}.{self.namespace}.svc.cluster.local"
+
+    def url(self, path: str = "") -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+
+@dataclass(frozen=True)
+class PortForward:
+    """How a learner reaches `service` from their machine: a kubectl port-forward."""
+
+    service: ClusterService
+    local_port: int
+    path: str = ""
+
+    @property
+    def command(self) -> str:
+        service = self.service
+        return (
+            f"kubectl port-forward -n {service.namespace} svc/{service.name} "
+            f"{self.local_port}:{service.port}"
+        )
+
+    @property
+    def local_url(self) -> str:
+        return f"http://localhost:{self.local_port}{self.path}"
+
+    def output(self) -> str:
+        """The text of a stack output: the command, then where to point the browser."""
+        return f"{self.command}  # then open {self.local_url}"
+
+
+PROMETHEUS = ClusterService("prometheus", 9090)
+# The name Grafana's data source has, and the one Istio's dashboards expect by default.
+PROMETHEUS_DATASOURCE = "Prometheus"
+GRAFANA = ClusterService("grafana", 3000)
+KIALI = ClusterService("kiali", 20001)
+KIALI_WEB_ROOT = "/kiali"
+
+GRAFANA_ACCESS = PortForward(GRAFANA, 3000)
+KIALI_ACCESS = PortForward(KIALI, 20001, KIALI_WEB_ROOT)
+
+
+@dataclass(frozen=True)
+class ContainerPort:
+    name: str
+    port: int
+
+
+@dataclass(frozen=True)
+class BackendPort:
+    """A port of one of the backend's Services, forwarding to a named port of its container."""
+
+    service: str
+    port: ServicePort
+
+    @classmethod
+    def of(cls, service: str, name: str, port: int, target: ContainerPort) -> BackendPort:
+        return cls(service, ServicePort(name, port, target.name))
+
+    def in_cluster(self) -> ClusterService:
+        return ClusterService(self.service, self.port.port)
+
+
+@dataclass(frozen=True)
+class TracingBackend:
+    """A tracing backend deployed from its project's official image, in memory (a lab).
+
+    name: the backend, and the name of istiod's extension provider that sends it spans.
+    provider_kind: the extension provider's type in meshConfig ("opentelemetry", "zipkin").
+    collector: where proxies send spans; query: the HTTP UI and API; ui_local_port: where
+    the learner's port-forward listens. kiali_grpc_query: the gRPC query port Kiali reads
+    traces from, or None when Kiali has no provider for this backend (Kiali supports Jaeger
+    and Tempo).
+    """
+
+    name: str
+    provider_kind: str
+    image: str
+    container_ports: tuple[ContainerPort, ...]
+    collector: BackendPort
+    query: BackendPort
+    ui_local_port: int
+    ui_path: str
+    readiness_path: str
+    readiness_port: ContainerPort
+    extra_service_ports: tuple[BackendPort, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    kiali_grpc_query: BackendPort | None = None
+    resources: Mapping[str, Mapping[str, str]] = field(
+        default_factory=lambda: {"requests": {"cpu": "50m", "memory": "256Mi"}}
+    )
+
+    @property
+    def ui(self) -> PortForward:
+        return PortForward(self.query.in_cluster(), self.ui_local_port, self.ui_path)
+
+    def extension_provider(self) -> dict[str, Any]:
+        """meshConfig.extensionProviders entry: where istiod tells proxies to send spans."""
+        collector = self.collector.in_cluster()
+        return {
+            "name": self.name,
+            self.provider_kind: {"service": collector.host, "port": collector.port},
+        }
+
+    def telemetry(self, sampling_percentage: float) -> dict[str, Any]:
+        """The mesh-wide Telemetry resource that selects this provider."""
+        return {
+            "apiVersion": "telemetry.istio.io/v1",
+            "kind": "Telemetry",
+            "metadata": {"name": "mesh-default", "namespace": OBSERVABILITY_NAMESPACE},
+            "spec": {
+                "tracing": [
+                    {
+                        "providers": [{"name": self.name}],
+                        "randomSamplingPercentage": sampling_percentage,
+                    }
+                ]
+            },
+        }
+
+    def kiali_values(self) -> dict[str, Any]:
+        """Kiali's external_services.tracing."""
+        if self.kiali_grpc_query is None:
+            return {"enabled": False}
+        return {
+            "enabled": True,
+            "provider": self.name,
+            "use_grpc": True,
+            "internal_url": self.kiali_grpc_query.in_cluster().url(),
+            "external_url": self.ui.local_url,
+        }
+
+    @property
+    def service_ports(self) -> tuple[BackendPort, ...]:
+        ports = (self.query, self.collector, *self.extra_service_ports)
+        if self.kiali_grpc_query is not None:
+            ports += (self.kiali_grpc_query,)
+        unique = []
+        for port in ports:
+            if port not in unique:
+                unique.append(port)
+        return tuple(unique)
+
+    def objects(self) -> list[dict[str, Any]]:
+        """The Deployment and Services of the backend, in the observability namespace."""
+        labels = {"app": self.name}
+        container = {
+            "name": self.name,
+            "image": self.image,
+            "ports": [{"name": p.name, "containerPort": p.port} for p in self.container_ports],
+            "readinessProbe": {
+                "httpGet": {"path": self.readiness_path, "port": self.readiness_port.name}
+            },
+            "resources": {k: dict(v) for k, v in self.resources.items()},
+        }
+        if self.env:
+            container["env"] = [{"name": k, "value": v} for k, v in self.env.items()]
+        deployment = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": self.name, "namespace": OBSERVABILITY_NAMESPACE, "labels": labels},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": {**labels, **NOT_INJECTED}},
+                    "spec": {"containers": [container]},
+                },
+            },
+        }
+        services = {}
+        for port in self.service_ports:
+            service = services.setdefault(
+                port.service,
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {
+                        "name": port.service,
+                        "namespace": OBSERVABILITY_NAMESPACE,
+                        "labels": labels,
+                    },
+                    "spec": {"type": "ClusterIP", "selector": labels, "ports": []},
+                },
+            )
+            service["spec"]["ports"].append(
+                {
+                    "name": port.port.name,
+                    "port": port.port.port,
+                    "targetPort": port.port.target_port,
+                }
+            )
+        return [deployment, *services.values()]
+
+
+_JAEGER_QUERY_HTTP = ContainerPort("query-http", 16686)
+_JAEGER_QUERY_GRPC = ContainerPort("query-grpc", 16685)
+_JAEGER_OTLP_GRPC = ContainerPort("otlp-grpc", 4317)
+_JAEGER_OTLP_HTTP = ContainerPort("otlp-http", 4318)
+_JAEGER_HEALTH = ContainerPort("health", 13133)
+
+# Jaeger v2 with no --config runs its built-in all-in-one configuration: OTLP receivers on
+# 4317/4318, the query UI and API on 16686 (gRPC 16685), memory storage of 100,000 traces,
+# health on 13133 /status; the image listens on all interfaces (JAEGER_LISTEN_HOST=0.0.0.0).
+# Services as the Istio addon names them: `tracing` for the UI, `jaeger-collector` for spans.
+JAEGER = TracingBackend(
+    name="jaeger",
+    provider_kind="opentelemetry",
+    image="docker.io/jaegertracing/jaeger:2.17.0",
+    container_ports=(
+        _JAEGER_QUERY_HTTP,
+        _JAEGER_QUERY_GRPC,
+        _JAEGER_OTLP_GRPC,
+        _JAEGER_OTLP_HTTP,
+        _JAEGER_HEALTH,
+    ),
+    collector=BackendPort.of("jaeger-collector", "grpc-otlp", 4317, _JAEGER_OTLP_GRPC),
+    extra_service_ports=(BackendPort.of("jaeger-collector", "http-otlp", 4318, _JAEGER_OTLP_HTTP),),
+    query=BackendPort.of("tracing", "http-query", 80, _JAEGER_QUERY_HTTP),
+    kiali_grpc_query=BackendPort.of("tracing", "grpc-query", 16685, _JAEGER_QUERY_GRPC),
+    ui_local_port=16686,
+    ui_path="",
+    readiness_path="/status",
+    readiness_port=_JAEGER_HEALTH,
+)
+
+_ZIPKIN_HTTP = ContainerPort("http", 9411)
+
+# Zipkin receives spans and serves its UI and API on one port; `zipkin` is the Service the
+# Istio documentation's zipkin provider names.
+ZIPKIN = TracingBackend(
+    name="zipkin",
+    provider_kind="zipkin",
+    image="docker.io/openzipkin/zipkin-slim:3.4.0",
+    container_ports=(_ZIPKIN_HTTP,),
+    collector=BackendPort.of("zipkin", "http-zipkin", 9411, _ZIPKIN_HTTP),
+    query=BackendPort.of("zipkin", "http-zipkin", 9411, _ZIPKIN_HTTP),
+    ui_local_port=9411,
+    ui_path="/zipkin/",
+    readiness_path="/health",
+    readiness_port=_ZIPKIN_HTTP,
+    env={"STORAGE_TYPE": "mem"},
+)
+
+# --- The charts ------------------------------------------------------------------------------
+
+# dashboard name in Grafana's istio folder -> file in Istio 1.31's manifests/addons/dashboards
+ISTIO_DASHBOARDS: Mapping[str, str] = {
+    "istio-mesh-dashboard": "istio-mesh-dashboard.gen.json",
+    "istio-service-dashboard": "istio-service-dashboard.json",
+    "istio-workload-dashboard": "istio-workload-dashboard.json",
+    "istio-performance-dashboard": "istio-performance-dashboard.json",
+    "istio-control-plane-dashboard": "pilot-dashboard.gen.json",
+    "istio-wasm-extension-dashboard": "istio-extension-dashboard.json",
+}
+GRAFANA_DASHBOARD_FOLDER = "istio"
+GRAFANA_DASHBOARD_PATH = "/var/lib/grafana/dashboards/istio"
+
+# Requests of the pods started from these charts (the chart defaults are none, or sized
+# for production): what the lab's capacity check adds up.
+PROMETHEUS_RESOURCES = {"requests": {"cpu": "100m", "memory": "512Mi"}}
+GRAFANA_RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}}
+KIALI_RESOURCES = {"requests": {"cpu": "10m", "memory": "64Mi"}}
+
+
+def prometheus_values() -> dict[str, Any]:
+    return {
+        "alertmanager": {"enabled": False},
+        "prometheus-pushgateway": {"enabled": False},
+        "kube-state-metrics": {"enabled": False},
+        "prometheus-node-exporter": {"enabled": False},
+        "server": {
+            "fullnameOverride": PROMETHEUS.name,
+            "persistentVolume": {"enabled": False},
+            "podLabels": dict(NOT_INJECTED),
+            "resources": PROMETHEUS_RESOURCES,
+            "service": {"type": "ClusterIP", "servicePort": PROMETHEUS.port},
+            "global": {"scrape_interval": "15s"},
+        },
+    }
+
+
+def istio_dashboard_urls(
+    istio_version: str, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Grafana downloads Istio's dashboards of the deployed release when its pod starts;
+    nothing of them is stored in this repository."""
+    return {
+        name: facts.ISTIO_DASHBOARD_SOURCE.format(version=istio_version, file=file)
+        for name, file in {**ISTIO_DASHBOARDS, **(extra or {})}.items()
+    }
+
+
+def grafana_values(
+    istio_version: str, extra_dashboards: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "service": {"type": "ClusterIP", "port": GRAFANA.port},
+        "podLabels": dict(NOT_INJECTED),
+        "resources": GRAFANA_RESOURCES,
+        # Nothing of the chart's sidecars (which need RBAC) or its test pod is used.
+        "rbac": {"create": False},
+        "testFramework": {"enabled": False},
+        "grafana.ini": {"auth.anonymous": {"enabled": True, "org_role": "Viewer"}},
+        "datasources": {
+            "datasources.yaml": {
+                "apiVersion": 1,
+                "datasources": [
+                    {
+                        "name": PROMETHEUS_DATASOURCE,
+                        "type": "prometheus",
+                        "access": "proxy",
+                        "url": PROMETHEUS.url(),
+                        # Istio's dashboards pick the default Prometheus data source.
+                        "isDefault": True,
+                        "jsonData": {"timeInterval": "15s"},
+                    }
+                ],
+            }
+        },
+        "dashboardProviders": {
+            "dashboardproviders.yaml": {
+                "apiVersion": 1,
+                "providers": [
+                    {
+                        "name": GRAFANA_DASHBOARD_FOLDER,
+                        "orgId": 1,
+                        "folder": GRAFANA_DASHBOARD_FOLDER,
+                        "type": "file",
+                        "disableDeletion": False,
+                        "options": {"path": GRAFANA_DASHBOARD_PATH},
+                    }
+                ],
+            }
+        },
+        "dashboards": {
+            GRAFANA_DASHBOARD_FOLDER: {
+                name: {"url": url}
+                for name, url in istio_dashboard_urls(istio_version, extra_dashboards).items()
+            }
+        },
+    }
+
+
+def kiali_values(tracing: TracingBackend | None) -> dict[str, Any]:
+    return {
+        "auth": {"strategy": "anonymous"},
+        "deployment": {
+            "service_type": "ClusterIP",
+            "ingress": {"enabled": False},
+            "pod_labels": dict(NOT_INJECTED),
+            "resources": KIALI_RESOURCES,
+        },
+        "server": {"port": KIALI.port, "web_root": KIALI_WEB_ROOT},
+        "external_services": {
+            "prometheus": {"url": PROMETHEUS.url()},
+            "grafana": {
+                "enabled": True,
+                "internal_url": GRAFANA.url(),
+                "external_url": GRAFANA_ACCESS.local_url,
+            },
+            # Kiali refuses to start when tracing is enabled without a backend it supports.
+            "tracing": tracing.kiali_values() if tracing is not None else {"enabled": False},
+        },
+    }
+
+
+@dataclass(frozen=True)
+class ObservabilityPlan:
+    """Prometheus, Grafana, the tracing backend (if any) and Kiali, all ClusterIP only, in
+    istio-system, none of them injected, each reached by a kubectl port-forward."""
+
+    prometheus: HelmRelease
+    grafana: HelmRelease
+    kiali: HelmRelease
+    tracing: TracingBackend | None
+    tracing_objects: tuple[KubernetesObject, ...]
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        istio_version: str,
+        tracing: TracingBackend | None,
+        extra_dashboards: Mapping[str, str],
+    ) -> ObservabilityPlan:
+        def release(repository, chart, version, name, values) -> HelmRelease:
+            return HelmRelease(repository, chart, version, name, OBSERVABILITY_NAMESPACE, values)
+
+        return cls(
+            prometheus=release(
+                facts.PROMETHEUS_CHART_REPOSITORY,
+                "prometheus",
+                facts.PROMETHEUS_CHART_VERSION,
+                "prometheus",
+                prometheus_values(),
+            ),
+            grafana=release(
+                facts.GRAFANA_CHART_REPOSITORY,
+                "grafana",
+                facts.GRAFANA_CHART_VERSION,
+                GRAFANA.name,
+                grafana_values(istio_version, extra_dashboards),
+            ),
+            kiali=release(
+                facts.KIALI_CHART_REPOSITORY,
+                "kiali-server",
+                facts.KIALI_CHART_VERSION,
+                KIALI.name,
+                kiali_values(tracing),
+            ),
+            tracing=tracing,
+            tracing_objects=tuple(tracing.objects()) if tracing is not None else (),
+        )
+
+    @property
+    def pods(self) -> tuple[Pods, ...]:
+        return (
+            Pods("prometheus", Requests.of(PROMETHEUS_RESOURCES)),
+            Pods("grafana", Requests.of(GRAFANA_RESOURCES)),
+            Pods("kiali", Requests.of(KIALI_RESOURCES)),
+            *pods_of_manifest(self.tracing_objects, sidecar=None),
+        )
+
+    @property
+    def kiali_command(self) -> str:
+        return KIALI_ACCESS.output()
+
+    @property
+    def grafana_command(self) -> str:
+        return GRAFANA_ACCESS.output()
+
+    @property
+    def tracing_command(self) -> str | None:
+        return None if self.tracing is None else self.tracing.ui.output()
