@@ -13,19 +13,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 
 from constructs import Construct, IConstruct
+from constructs.load_balancer_cleanup_handler import cleanup_contract as contract
 
 HANDLER_DIR = Path(__file__).resolve().parent / "load_balancer_cleanup_handler"
-RESOURCE_TYPE = "Custom::LoadBalancerCleanup"
-
-# Tags by which the controllers and EKS mark what they create for a cluster.
-LB_CONTROLLER_CLUSTER_TAG = "elbv2.k8s.aws/cluster"
-IN_TREE_CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
-# The in-tree provider tags what it creates "owned"; "shared" marks what it must not delete.
-IN_TREE_OWNED = "owned"
-EKS_CLUSTER_NAME_TAG = "aws:eks:cluster-name"
 
 # One Lambda invocation: the handler stops starting AWS requests 2 minutes before this
-# (TIME_MARGIN_SECONDS in handler.py), which leaves about 3 minutes of work per pass.
+# (TIME_MARGIN_SECONDS in aws_calls.py), which leaves about 3 minutes of work per pass.
 HANDLER_TIMEOUT = Duration.minutes(5)
 # The handler names the leftovers this long before the provider's own timeout, whose message
 # would name nothing.
@@ -106,7 +99,7 @@ class LoadBalancerCleanup(Construct):
                 memory_size=256,
                 role=role,
                 log_group=self.log_group,
-                environment={"CLEANUP_TIMEOUT_MINUTES": str(handler_deadline_minutes)},
+                environment={contract.TIMEOUT_ENV: str(handler_deadline_minutes)},
             )
 
         provider = cr.Provider(
@@ -121,8 +114,11 @@ class LoadBalancerCleanup(Construct):
             self,
             "Resource",
             service_token=provider.service_token,
-            resource_type=RESOURCE_TYPE,
-            properties={"ClusterName": props.cluster_name, "VpcId": props.vpc.vpc_id},
+            resource_type=contract.RESOURCE_TYPE,
+            properties={
+                contract.CLUSTER_NAME_PROPERTY: props.cluster_name,
+                contract.VPC_ID_PROPERTY: props.vpc.vpc_id,
+            },
         )
         # An internet-facing NLB's addresses keep the internet gateway from being detached,
         # and load balancer and CNI interfaces keep the subnets from being deleted: the
@@ -147,107 +143,27 @@ def _subnets_and_gateway_attachment(vpc: ec2.IVpc) -> list[IConstruct]:
 def cleanup_policy_statements(
     *, stack: Stack, cluster_name: str, vpc: ec2.IVpc
 ) -> list[iam.PolicyStatement]:
-    """What the handler may do: read what it must inspect, ask EKS about this one cluster,
-    delete only what carries this cluster's tag, and touch security groups and network
-    interfaces only inside this VPC."""
-    in_tree_tag = f"{IN_TREE_CLUSTER_TAG_PREFIX}{cluster_name}"
-    in_vpc = {"ArnEquals": {"ec2:Vpc": _vpc_arn(stack, vpc)}}
-    security_groups = stack.format_arn(service="ec2", resource="security-group", resource_name="*")
+    """What the handler may do, as the table of leftover kinds says (cleanup_contract.policy):
+    read what it must inspect, ask EKS about this one cluster, delete only what carries this
+    cluster's tag, and touch security groups and network interfaces only inside this VPC."""
+    vpc_arn = stack.format_arn(service="ec2", resource="vpc", resource_name=vpc.vpc_id)
 
-    def tagged_in_vpc(key: str, value: str) -> dict:
-        return {**in_vpc, "StringEquals": {f"ec2:ResourceTag/{key}": value}}
+    def resources(grant: contract.Grant) -> list[str]:
+        if grant.on is None:
+            return ["*"]
+        name = grant.on.name_for(cluster_name)
+        return [
+            stack.format_arn(
+                service=grant.on.service, resource=grant.on.resource, resource_name=name
+            )
+        ]
 
     return [
         iam.PolicyStatement(
-            sid="ReadOnly",
-            # Describe and DescribeTags calls support no resource-level scoping.
-            actions=[
-                "ec2:DescribeSecurityGroups",
-                "ec2:DescribeNetworkInterfaces",
-                "ec2:DescribeVpcEndpoints",
-                "elasticloadbalancing:DescribeLoadBalancers",
-                "elasticloadbalancing:DescribeTargetGroups",
-                "elasticloadbalancing:DescribeTags",
-            ],
-            resources=["*"],
-        ),
-        iam.PolicyStatement(
-            sid="AskWhetherTheClusterExists",
-            actions=["eks:DescribeCluster"],
-            resources=[
-                stack.format_arn(service="eks", resource="cluster", resource_name=cluster_name)
-            ],
-        ),
-        iam.PolicyStatement(
-            # DeleteLoadBalancer deletes the listeners too; no listener permission is needed.
-            sid="DeleteLoadBalancersOfTheLbController",
-            actions=[
-                "elasticloadbalancing:DeleteLoadBalancer",
-                "elasticloadbalancing:DeleteTargetGroup",
-            ],
-            resources=["*"],
-            conditions={
-                "StringEquals": {f"aws:ResourceTag/{LB_CONTROLLER_CLUSTER_TAG}": cluster_name}
-            },
-        ),
-        iam.PolicyStatement(
-            # Classic and v2 load balancers of the in-tree provider (DeleteLoadBalancer is
-            # the same action name in both APIs).
-            sid="DeleteLoadBalancersOfTheInTreeProvider",
-            actions=[
-                "elasticloadbalancing:DeleteLoadBalancer",
-                "elasticloadbalancing:DeleteTargetGroup",
-            ],
-            resources=["*"],
-            conditions={"StringEquals": {f"aws:ResourceTag/{in_tree_tag}": IN_TREE_OWNED}},
-        ),
-        iam.PolicyStatement(
-            sid="DeleteControllerSecurityGroups",
-            actions=["ec2:DeleteSecurityGroup"],
-            resources=[security_groups],
-            conditions=tagged_in_vpc(LB_CONTROLLER_CLUSTER_TAG, cluster_name),
-        ),
-        iam.PolicyStatement(
-            sid="DeleteInTreeSecurityGroups",
-            # The handler additionally requires the k8s-elb- name prefix; IAM cannot test
-            # group names.
-            actions=["ec2:DeleteSecurityGroup"],
-            resources=[security_groups],
-            conditions=tagged_in_vpc(in_tree_tag, IN_TREE_OWNED),
-        ),
-        iam.PolicyStatement(
-            sid="DeleteClusterSecurityGroupsEksLeft",
-            # Only EKS can set aws:* tags; the handler asks EKS first that the cluster is gone.
-            actions=["ec2:DeleteSecurityGroup"],
-            resources=[security_groups],
-            conditions=tagged_in_vpc(EKS_CLUSTER_NAME_TAG, cluster_name),
-        ),
-        iam.PolicyStatement(
-            sid="RevokeRulesReferencingDeletedGroups",
-            # The rules live in node and cluster security groups, which carry no controller
-            # tag; the VPC condition keeps the revocation inside the lab's VPC.
-            actions=[
-                "ec2:RevokeSecurityGroupIngress",
-                "ec2:RevokeSecurityGroupEgress",
-            ],
-            resources=[security_groups],
-            conditions=in_vpc,
-        ),
-        iam.PolicyStatement(
-            sid="DeleteCniInterfaces",
-            # The interfaces the VPC CNI leaks are often untagged (it tags them only when its
-            # CLUSTER_NAME is set, which EKS's aws-node does not set), so no tag condition can
-            # apply; the VPC, which this app creates for the lab alone, is the tightest scope
-            # EC2 offers. The handler deletes only detached ("available") interfaces tagged
-            # for the cluster or described aws-K8S-* in the cluster's security group.
-            actions=["ec2:DeleteNetworkInterface"],
-            resources=[
-                stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
-            ],
-            conditions=in_vpc,
-        ),
+            sid=grant.sid,
+            actions=list(grant.actions),
+            resources=resources(grant),
+            conditions=grant.conditions(cluster_name, vpc_arn) or None,
+        )
+        for grant in contract.policy()
     ]
-
-
-def _vpc_arn(stack: Stack, vpc: ec2.IVpc) -> str:
-    return stack.format_arn(service="ec2", resource="vpc", resource_name=vpc.vpc_id)

@@ -6,16 +6,17 @@ from __future__ import annotations
 import ast
 import json
 import re
+import sys
 
 import pytest
 from aws_cdk.assertions import Match
 
 from bench.critical_path import dependencies
-from constructs.load_balancer_cleanup import HANDLER_DIR, RESOURCE_TYPE
-from tests.handler_modules import handler_module
+from constructs.load_balancer_cleanup import HANDLER_DIR
+from constructs.load_balancer_cleanup_handler import cleanup_contract as contract
+from constructs.load_balancer_cleanup_handler.cleanup_contract import RESOURCE_TYPE
+from tests.cleanup.lambda_asset import lambda_asset, module_names
 from tests.template_queries import ancestors, depends_on, helm_chart, only
-
-HANDLER_PATH = HANDLER_DIR / "handler.py"
 
 SERVICE_PREFIX = {
     "ec2": "ec2",
@@ -25,14 +26,23 @@ SERVICE_PREFIX = {
 }
 
 
+def handler_trees() -> list[ast.Module]:
+    return [
+        ast.parse((HANDLER_DIR / f"{name}.py").read_text(encoding="utf-8"))
+        for name in module_names(HANDLER_DIR)
+    ]
+
+
 def handler_api_actions() -> set[str]:
-    """IAM actions of every AWS operation handler.py calls, read from its source.
+    """IAM actions of every AWS operation the handler's modules call, read from their source.
 
-    Operations appear as attributes of the ec2/elbv2/elb clients (called directly or passed
-    on to a retry helper) and as the operation names given to get_paginator.
+    Operations appear as attributes of the ec2/elbv2/elb/eks clients (called directly or
+    passed on to a retry helper) and as the operation names given to get_paginator.
     """
-    tree = ast.parse(HANDLER_PATH.read_text(encoding="utf-8"))
+    return {action for tree in handler_trees() for action in _api_actions(tree)}
 
+
+def _api_actions(tree: ast.Module) -> set[str]:
     def client_of(node: ast.expr) -> str | None:
         name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
         return name if name in SERVICE_PREFIX else None
@@ -57,10 +67,25 @@ def handler_api_actions() -> set[str]:
     return actions
 
 
+# What the Lambda Python runtime brings besides the standard library.
+RUNTIME_PROVIDED = {"boto3", "botocore"}
+
+
+def imported_top_level_names() -> set[str]:
+    names = set()
+    for tree in handler_trees():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return names
+
+
 @pytest.fixture(scope="module")
-def cleanup_handler_module():
-    with handler_module("cleanup_handler_constants", HANDLER_PATH) as module:
-        yield module
+def cleanup_aws_calls():
+    with lambda_asset(HANDLER_DIR) as modules:
+        yield modules.aws_calls
 
 
 def cleanup_resource(template):
@@ -137,10 +162,12 @@ def test_handlers_are_plain_python_from_the_handler_folder(network_template):
         assert int(props["Environment"]["Variables"]["CLEANUP_TIMEOUT_MINUTES"]) >= 20
         # Outside the VPC: its own interfaces would block the VPC's deletion.
         assert "VpcConfig" not in props
-    # The asset is the folder itself: only the handler, nothing that would need bundling.
-    assert sorted(p.name for p in HANDLER_DIR.iterdir() if p.name != "__pycache__") == [
-        "handler.py"
-    ]
+    # The asset is the folder itself: Python modules that import only each other, the
+    # standard library and what the Lambda runtime provides, so nothing needs bundling.
+    files = [p for p in HANDLER_DIR.iterdir() if p.name != "__pycache__"]
+    assert files and all(p.suffix == ".py" and p.is_file() for p in files), files
+    available = set(module_names(HANDLER_DIR)) | set(sys.stdlib_module_names) | RUNTIME_PROVIDED
+    assert imported_top_level_names() <= available
 
 
 def test_provider_waits_at_least_20_minutes_and_longer_than_the_handler(network_template):
@@ -162,23 +189,23 @@ def test_provider_waits_at_least_20_minutes_and_longer_than_the_handler(network_
     )
 
 
-def test_one_pass_fits_in_one_invocation(network_template, cleanup_handler_module):
+def test_one_pass_fits_in_one_invocation(network_template, cleanup_aws_calls):
     # The handler stops starting requests TIME_MARGIN_SECONDS before the Lambda's timeout;
     # that margin must cover one request with all its retries, and leave time for work.
-    config = cleanup_handler_module.BOTO_CONFIG
+    config = cleanup_aws_calls.BOTO_CONFIG
     attempts = config.retries["max_attempts"]
     per_attempt = config.connect_timeout + config.read_timeout
     # botocore's back-off before attempt i+1 is at most min(2**(i-1), 20) s, plus up to 5 s
     # more when AWS asks for it (botocore/retries/standard.py ExponentialBackoff).
     backoff = sum(min(2 ** (i - 1), 20) + 5 for i in range(1, attempts))
     longest_request = attempts * per_attempt + backoff
-    assert longest_request <= cleanup_handler_module.TIME_MARGIN_SECONDS
+    assert longest_request <= cleanup_aws_calls.TIME_MARGIN_SECONDS
     functions = network_template.find_resources(
         "AWS::Lambda::Function", {"Properties": {"Handler": Match.string_like_regexp("^handler")}}
     )
     for function in functions.values():
         timeout = function["Properties"]["Timeout"]
-        assert timeout - cleanup_handler_module.TIME_MARGIN_SECONDS >= 120
+        assert timeout - cleanup_aws_calls.TIME_MARGIN_SECONDS >= 120
         # The provider framework's functions wait for it synchronously, for 15 minutes.
         assert timeout < 15 * 60
 
@@ -243,3 +270,36 @@ def test_action_reader_finds_paginated_and_passed_on_operations():
     assert "eks:DescribeCluster" in actions
     # DeleteLoadBalancer takes the listeners with it
     assert "elasticloadbalancing:DeleteListener" not in actions
+
+
+# --- The table of leftover kinds and the policy ----------------------------------------------
+
+
+def test_every_deleting_kind_is_granted_its_deletes_by_its_own_statements(network_template):
+    granted = {
+        statement["Sid"]: set(as_list(statement["Action"]))
+        for statement in handler_policy_statements(network_template)
+        if "Sid" in statement
+    }
+    deleting = [k for k in contract.KINDS if k.handling is contract.Handling.DELETED]
+    assert deleting
+    for kind in deleting:
+        # THEN each statement the kind names is in the policy, as the kind names it
+        for grant in kind.grants:
+            assert granted.get(grant.sid) == set(grant.actions), (kind.label, grant.sid)
+        # AND together they allow every action its deleter calls
+        allowed = {action for grant in kind.grants for action in grant.actions}
+        assert set(kind.deletes) <= allowed, kind.label
+
+
+def test_no_statement_grants_an_action_no_kind_uses(network_template):
+    used = {action for kind in contract.KINDS for action in (*kind.reads, *kind.deletes)}
+    # The one action outside the table: the question whether the cluster still exists.
+    used |= set(contract.ASK_WHETHER_THE_CLUSTER_EXISTS.actions)
+    for statement in handler_policy_statements(network_template):
+        actions = set(as_list(statement["Action"]))
+        if statement.get("Sid"):
+            assert actions <= used, statement["Sid"]
+        else:
+            # aws-cdk-lib's own grant for writing to the function's log group
+            assert all(action.startswith("logs:") for action in actions), statement

@@ -13,21 +13,13 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from tests.handler_modules import handler_module
-
-HANDLER_PATH = (
-    Path(__file__).resolve().parents[2]
-    / "constructs"
-    / "load_balancer_cleanup_handler"
-    / "handler.py"
-)
+from tests.cleanup.lambda_asset import lambda_asset
 
 # botocore names events after the service id: "before-send.<service>.<Operation>".
 EC2 = "ec2"
@@ -67,12 +59,17 @@ def aws_environment(moto_endpoint) -> Iterator[str]:
         yield moto_endpoint
 
 
-@pytest.fixture(scope="session")
-def cleanup_handler() -> Iterator[ModuleType]:
-    # Loaded by path: the Lambda runs the file as a top-level module, and the folder is no
-    # package of this project.
-    with handler_module("load_balancer_cleanup_handler", HANDLER_PATH) as module:
-        yield module
+@pytest.fixture(scope="module")
+def cleanup_asset() -> Iterator[SimpleNamespace]:
+    """The handler folder's modules, imported as the Lambda runtime imports them, for one test
+    module at a time."""
+    with lambda_asset() as modules:
+        yield modules
+
+
+@pytest.fixture(scope="module")
+def cleanup_handler(cleanup_asset) -> ModuleType:
+    return cleanup_asset.handler
 
 
 @pytest.fixture(scope="module")

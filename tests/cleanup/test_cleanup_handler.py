@@ -695,10 +695,22 @@ def test_missing_scope_is_refused_before_any_request(
     assert sum(handler_requests.sent.values()) == 0
 
 
-def test_handler_logs_at_info_level(cleanup_handler):
-    # The Lambda runtime's root logger passes WARNING and up only; the handler's own logger
-    # must let its INFO lines through.
-    assert logging.getLogger(cleanup_handler.__name__).getEffectiveLevel() == logging.INFO
+def test_its_info_lines_pass_the_lambda_runtime_s_warning_level(cleanup_handler, aws, caplog):
+    # GIVEN the root logger at WARNING, as the Lambda runtime sets it
+    s = build_small_scenario(aws)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.WARNING)
+    try:
+        # WHEN a Delete runs
+        cleanup_handler.on_event(make_event("Delete", vpc_id=s.net.vpc_id), None)
+    finally:
+        root.setLevel(level)
+
+    # THEN the INFO lines of the entry point and of the deletions are in the log
+    assert f"cleanup of cluster {CLUSTER} in {s.net.vpc_id} requested" in caplog.text
+    (load_balancer,) = s.owned["load_balancers"]
+    assert f"deleted load balancer arn={load_balancer} " in caplog.text
 
 
 # --- A Delete that is not the lab's removal --------------------------------------------------
@@ -879,9 +891,10 @@ def framework_failure_body(handler, event: dict, message: str) -> bytes:
     return json.dumps(body).encode()
 
 
-def test_the_largest_failure_fits_cloudformation_s_response_limit(cleanup_handler, monkeypatch):
+def test_the_largest_failure_fits_cloudformation_s_response_limit(cleanup_asset):
     # GIVEN the longest cluster name, Data with the largest record of load balancers, and a
     # failure naming far more leftovers than fit
+    cleanup_handler, kinds = cleanup_asset.handler, cleanup_asset.cleanup_contract
     cluster = "c" * 100
     event = make_event("Delete", cluster=cluster, vpc_id="vpc-0123456789abcdef0")
     names = [f"k8s-default-svc{i:05d}-{'x' * 10}" for i in range(200)]
@@ -894,9 +907,11 @@ def test_the_largest_failure_fits_cloudformation_s_response_limit(cleanup_handle
         recorded = candidate
     event["Data"] = {"StartedAt": "2026-11-29T10:00:00+00:00", "LoadBalancers": recorded}
     arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/{}/0"
-    leftovers = cleanup_handler.Leftovers(
-        load_balancers=[arn.format(name) for name in names],
-        guardduty=["vpce-0123456789abcdef0", "sg-0123456789abcdef0"],
+    leftovers = cleanup_asset.leftover_kinds.Leftovers(
+        {
+            kinds.LOAD_BALANCERS: [arn.format(name) for name in names],
+            kinds.GUARDDUTY_RESOURCES: ["vpce-0123456789abcdef0", "sg-0123456789abcdef0"],
+        }
     )
     scope = cleanup_handler.Scope(cluster=cluster, vpc_id="vpc-0123456789abcdef0")
     message = cleanup_handler.cap_message(cleanup_handler._timeout_message(scope, leftovers, None))
@@ -956,3 +971,65 @@ def test_guardduty_resources_are_named_not_deleted(cleanup_handler, aws, handler
     assert endpoints and endpoints[0]["State"].lower() == "available"
     for kind in KINDS:
         assert not s.owned[kind] & state[kind]
+
+
+# --- The table of leftover kinds -------------------------------------------------------------
+
+# How IAM names the actions of botocore's services.
+IAM_SERVICE = {EC2: "ec2", ELBV2: "elasticloadbalancing", ELB: "elasticloadbalancing", EKS: "eks"}
+
+
+def iam_actions(sent) -> set[str]:
+    """The IAM actions of the requests HandlerRequests counted ("<service>.<Operation>")."""
+    return {
+        f"{IAM_SERVICE[service]}:{operation}"
+        for service, operation in (key.split(".") for key in sent)
+    }
+
+
+def test_each_kind_sends_only_the_requests_its_table_entry_declares(
+    cleanup_asset, aws, handler_requests
+):
+    # GIVEN the scenario, its cluster gone, and the handler's clients
+    s = build_scenario(aws)
+    kinds = cleanup_asset.leftover_kinds
+    scope = kinds.Scope(cluster=CLUSTER, vpc_id=s.net.vpc_id)
+    clients = cleanup_asset.aws_calls.clients_for(None)
+
+    for kind, code in kinds.TABLE:
+        # WHEN the kind's finder runs, on its own
+        here = kinds.Pass(clients, scope)
+        handler_requests.sent.clear()
+        found = code.find(here)
+        # THEN it sent exactly the reads its entry declares (and so the policy grants)
+        assert iam_actions(handler_requests.sent) == set(kind.reads), kind.label
+        if code.delete is None:
+            continue
+        # WHEN its deleter runs on what it found
+        assert found, f"the scenario has no {kind.label}"
+        handler_requests.sent.clear()
+        for resource in found:
+            code.delete(here, resource)
+        # THEN it sent only what its entry declares
+        sent = iam_actions(handler_requests.sent)
+        assert sent and sent <= set(kind.deletes), kind.label
+
+
+def test_the_inventory_lists_every_kind_of_the_table_and_names_the_labs(cleanup_asset, aws):
+    # GIVEN the small scenario before any cleanup
+    s = build_small_scenario(aws)
+    kinds = cleanup_asset.leftover_kinds
+    scope = kinds.Scope(cluster=CLUSTER, vpc_id=s.net.vpc_id)
+
+    # WHEN the inventory is taken
+    leftovers = kinds.inventory(cleanup_asset.aws_calls.clients_for(None), scope, None)
+
+    # THEN it has an entry for every kind of the table, in the table's order
+    assert list(leftovers.ids) == list(cleanup_asset.cleanup_contract.KINDS)
+    # AND its description names the cluster's resources kind by kind, in the pass's order
+    ((lb,), (tg,)) = s.owned["load_balancers"], s.owned["target_groups"]
+    ((group,), (interface,)) = s.owned["security_groups"], s.owned["eni"]
+    assert leftovers.describe() == (
+        f"load balancers: {lb}; target groups: {tg}; security groups: {group}; "
+        f"CNI network interfaces: {interface}"
+    )
