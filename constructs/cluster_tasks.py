@@ -23,13 +23,16 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 
 from constructs import Construct
+from constructs.cluster_task_handler import tasks_contract
+from constructs.cluster_task_handler.tasks_contract import (
+    CRDS_RESOURCE_TYPE,
+    SERVICE_REMOVAL_RESOURCE_TYPE,
+    STALE_ROUTES_RESOURCE_TYPE,
+)
 from plan.gateway_api import GatewayApiRelease
 from plan.routing import ROUTING_KINDS
 
 HANDLER_DIR = Path(__file__).resolve().parent / "cluster_task_handler"
-CRDS_RESOURCE_TYPE = "Custom::GatewayApiCrds"
-SERVICE_REMOVAL_RESOURCE_TYPE = "Custom::ServiceRemoval"
-STALE_ROUTES_RESOURCE_TYPE = "Custom::StaleRoutes"
 # aws-cdk-lib labels every object of a KubernetesManifest with this prefix and the
 # construct's address, and prunes by that label on update (built-in kinds only).
 PRUNE_LABEL_PREFIX = "aws.cdk.eks/prune-"
@@ -78,7 +81,7 @@ class ClusterTasks(Construct):
             "Handler",
             runtime=lambda_.Runtime.PYTHON_3_14,
             code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__"]),
-            handler="handler.on_event",
+            handler="index.on_event",
             layers=[props.kubectl_layer],
             timeout=Duration.minutes(10),
             memory_size=512,
@@ -131,12 +134,16 @@ class GatewayApiCrds(Construct):
             self,
             CRDS_RESOURCE_TYPE,
             {
-                "ClusterName": props.cluster_name,
-                "Files": [
-                    {"Url": f.url(release.version), "Sha256": f.sha256, "Crds": list(f.crds)}
+                tasks_contract.CLUSTER_NAME: props.cluster_name,
+                tasks_contract.FILES: [
+                    {
+                        tasks_contract.FILE_URL: f.url(release.version),
+                        tasks_contract.FILE_SHA256: f.sha256,
+                        tasks_contract.FILE_CRDS: list(f.crds),
+                    }
                     for f in release.files
                 ],
-                "Objects": [o for f in release.files for o in f.objects],
+                tasks_contract.OBJECTS: [o for f in release.files for o in f.objects],
             },
         )
 
@@ -170,10 +177,10 @@ class ServiceRemoval(Construct):
             self,
             SERVICE_REMOVAL_RESOURCE_TYPE,
             {
-                "ClusterName": props.cluster_name,
-                "Namespace": props.namespace,
-                "Service": props.service,
-                "TimeoutSeconds": int(props.timeout.to_seconds()),
+                tasks_contract.CLUSTER_NAME: props.cluster_name,
+                tasks_contract.NAMESPACE: props.namespace,
+                tasks_contract.SERVICE: props.service,
+                tasks_contract.TIMEOUT_SECONDS: int(props.timeout.to_seconds()),
             },
         )
 
@@ -211,11 +218,11 @@ class StaleRoutes(Construct):
             self,
             STALE_ROUTES_RESOURCE_TYPE,
             {
-                "ClusterName": props.cluster_name,
-                "Namespace": props.namespace,
-                "Kinds": sorted(ROUTING_KINDS.values()),
-                "Selectors": [prune_label(m) for m in props.manifests],
-                "Keep": sorted(props.keep),
+                tasks_contract.CLUSTER_NAME: props.cluster_name,
+                tasks_contract.NAMESPACE: props.namespace,
+                tasks_contract.KINDS: sorted(ROUTING_KINDS.values()),
+                tasks_contract.SELECTORS: [prune_label(m) for m in props.manifests],
+                tasks_contract.KEEP: sorted(props.keep),
             },
         )
         for manifest in props.manifests:

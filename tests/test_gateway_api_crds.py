@@ -52,7 +52,7 @@ def test_the_function_runs_outside_the_vpc_with_the_clusters_kubectl_layer(
     _, resource = crds_resource(cluster_template)
     token = json.dumps(resource["Properties"]["ServiceToken"])
     functions = cluster_template.find_resources(
-        "AWS::Lambda::Function", {"Properties": {"Handler": "handler.on_event"}}
+        "AWS::Lambda::Function", {"Properties": {"Handler": "index.on_event"}}
     )
     tasks = {logical_id: f for logical_id, f in functions.items() if "ClusterTasks" in logical_id}
     ((handler_id, handler),) = tasks.items()

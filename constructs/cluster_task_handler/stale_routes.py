@@ -1,0 +1,70 @@
+"""`Custom::StaleRoutes`: deletes the routing objects the lab's manifests no longer list.
+
+On Create and Update, deletes the routing objects that the lab's manifests applied earlier and
+no longer list. aws-cdk-lib updates a manifest with `kubectl apply --prune`, whose default
+allowlist holds only built-in kinds, so a VirtualService, DestinationRule or Gateway API route
+that a new form of the routing (another ingress API or data plane) drops would otherwise stay
+and keep routing. Only objects of ResourceProperties.Kinds in ResourceProperties.Namespace
+that carry one of the manifests' prune labels (ResourceProperties.Selectors) and are not in
+ResourceProperties.Keep are deleted. Nothing on Delete: each manifest deletes its own objects.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import tasks_contract
+from cluster_kubectl import MAX_MESSAGE_CHARS, TaskError, cluster_kubeconfig, kubectl
+
+LOG = logging.getLogger(__name__)
+LOG.setLevel(logging.INFO)
+
+RESOURCE_TYPE = tasks_contract.STALE_ROUTES_RESOURCE_TYPE
+
+
+def on_event(event: dict) -> dict:
+    request_type = event["RequestType"]
+    properties = event["ResourceProperties"]
+    cluster = properties[tasks_contract.CLUSTER_NAME]
+    namespace = properties[tasks_contract.NAMESPACE]
+    physical_id = f"stale-routes/{cluster}/{namespace}"
+    if request_type == "Delete":
+        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    if request_type not in ("Create", "Update"):
+        raise TaskError(f"unknown RequestType {request_type!r}")
+    try:
+        with cluster_kubeconfig(cluster) as kubeconfig:
+            delete_stale(
+                kubeconfig,
+                namespace,
+                properties[tasks_contract.KINDS],
+                properties[tasks_contract.SELECTORS],
+                set(properties[tasks_contract.KEEP]),
+            )
+    except TaskError as error:
+        raise TaskError(str(error)[:MAX_MESSAGE_CHARS]) from None
+    return {"PhysicalResourceId": physical_id}
+
+
+def delete_stale(
+    kubeconfig: Path, namespace: str, kinds: list[str], selectors: list[str], keep: set[str]
+) -> list[str]:
+    """Delete every object of `kinds` in `namespace` carrying one of the `selectors` labels
+    whose `Kind.group/name` is not in `keep`; returns what was deleted."""
+    stale: dict[str, str] = {}  # key -> how kubectl names it (the type in lower case)
+    for selector in selectors:
+        listed = kubectl(
+            kubeconfig, ["get", ",".join(kinds), "-n", namespace, "-l", selector, "-o", "json"]
+        )
+        for item in json.loads(listed).get("items", []):
+            group = item["apiVersion"].rpartition("/")[0]
+            name = f"{group}/{item['metadata']['name']}"
+            key = f"{item['kind']}.{name}"
+            if key not in keep:
+                stale[key] = f"{item['kind'].lower()}.{name}"
+    if stale:
+        kubectl(kubeconfig, ["delete", "-n", namespace, "--ignore-not-found", *stale.values()])
+        LOG.info("deleted the stale routing objects %s", ", ".join(stale))
+    return list(stale)

@@ -1,0 +1,36 @@
+"""What the ClusterTasks construct and its handler agree on: the custom resource types, the
+ResourceProperties keys of each, and the field manager of what the handler applies.
+
+The construct imports this as `constructs.cluster_task_handler.tasks_contract`; the Lambda,
+whose asset root is this folder, as `tasks_contract`. So it imports nothing.
+"""
+
+CRDS_RESOURCE_TYPE = "Custom::GatewayApiCrds"
+SERVICE_REMOVAL_RESOURCE_TYPE = "Custom::ServiceRemoval"
+STALE_ROUTES_RESOURCE_TYPE = "Custom::StaleRoutes"
+
+# Every task: the EKS cluster it runs kubectl against.
+CLUSTER_NAME = "ClusterName"
+
+# Custom::GatewayApiCrds: FILES is a list of {FILE_URL, FILE_SHA256, FILE_CRDS (the names of
+# the CustomResourceDefinitions in the file)}; OBJECTS the `kind/name` of everything the files
+# create, for delete.
+FILES = "Files"
+FILE_URL = "Url"
+FILE_SHA256 = "Sha256"
+FILE_CRDS = "Crds"
+OBJECTS = "Objects"
+
+# Custom::ServiceRemoval: the Service to wait for, and how long a delete may wait.
+NAMESPACE = "Namespace"
+SERVICE = "Service"
+TIMEOUT_SECONDS = "TimeoutSeconds"
+
+# Custom::StaleRoutes (and NAMESPACE): the resource names kubectl lists the routing kinds by,
+# the manifests' prune labels, and the `Kind.group/name` of the routing objects to keep.
+KINDS = "Kinds"
+SELECTORS = "Selectors"
+KEEP = "Keep"
+
+# The field manager of the server-side apply, as the cluster's managedFields show it.
+FIELD_MANAGER = "bookinfo-lab"

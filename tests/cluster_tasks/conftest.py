@@ -1,0 +1,90 @@
+"""Fixtures for the kubectl task handler: its asset folder loaded as the Lambda runtime loads
+it, EKS as a moto server on 127.0.0.1, and a fake kubectl that records what it was asked to
+do and the kubeconfig it was given."""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from types import ModuleType
+
+import boto3
+import pytest
+
+from constructs.cluster_tasks import HANDLER_DIR
+from tests.cluster_tasks.task_events import CLUSTER
+from tests.handler_modules import lambda_asset
+
+
+@pytest.fixture(scope="module")
+def asset() -> Iterator[dict[str, ModuleType]]:
+    """The handler's modules by name, for as long as the test module runs."""
+    with lambda_asset(HANDLER_DIR) as modules:
+        yield modules
+
+
+@pytest.fixture
+def index(asset) -> ModuleType:
+    """The entry module, whose on_event the Lambda runs."""
+    return asset["index"]
+
+
+@pytest.fixture
+def task_error(asset) -> type[Exception]:
+    return asset["cluster_kubectl"].TaskError
+
+
+@pytest.fixture
+def eks(moto_endpoint, monkeypatch) -> dict:
+    """The cluster CLUSTER in a fresh moto, and boto3 pointed at it; its description."""
+    reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=10).close()
+    for name, value in {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    client = boto3.session.Session().client("eks")
+    client.create_cluster(
+        name=CLUSTER,
+        roleArn="arn:aws:iam::123456789012:role/eks",
+        resourcesVpcConfig={"subnetIds": ["subnet-1"]},
+    )
+    return client.describe_cluster(name=CLUSTER)["cluster"]
+
+
+@pytest.fixture
+def kubectl(tmp_path, asset, monkeypatch) -> Callable[[], list[dict]]:
+    """A fake kubectl; `calls()` returns (arguments, kubeconfig, applied file contents).
+    FAKE_KUBECTL_STDOUT and FAKE_KUBECTL_EXIT set what it answers."""
+    log = tmp_path / "kubectl.jsonl"
+    script = tmp_path / "kubectl"
+    script.write_text(
+        f"""#!{sys.executable}
+import json, os, sys
+args = sys.argv[1:]
+config = [a for a in args if a.startswith("--kubeconfig=")][0].split("=", 1)[1]
+files = [open(args[i + 1]).read() for i, a in enumerate(args) if a == "-f"]
+with open({str(log)!r}, "a") as out:
+    out.write(json.dumps({{"args": args, "kubeconfig": json.load(open(config)),
+                           "files": files}}) + "\\n")
+print(os.environ.get("FAKE_KUBECTL_STDOUT", ""))
+sys.exit(int(os.environ.get("FAKE_KUBECTL_EXIT", "0")))
+""",
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    monkeypatch.setattr(asset["cluster_kubectl"], "KUBECTL", str(script))
+
+    def calls():
+        if not log.exists():
+            return []
+        return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+
+    return calls

@@ -1,0 +1,67 @@
+"""Events as the custom resource provider hands them to the kubectl task handler, one
+factory per task, keyed by the contract the construct writes its properties with."""
+
+from __future__ import annotations
+
+from constructs.cluster_task_handler import tasks_contract
+
+CLUSTER = "blue"
+NAMESPACE = "default"
+SERVICE = "bookinfo-gateway-istio"
+
+
+def task_event(resource_type: str, request_type: str, properties: dict, physical_id: str) -> dict:
+    """The provider sends the physical ID on every request after Create."""
+    result = {
+        "RequestType": request_type,
+        "ResourceType": resource_type,
+        "ResourceProperties": {tasks_contract.CLUSTER_NAME: CLUSTER, **properties},
+    }
+    if request_type != "Create":
+        result["PhysicalResourceId"] = physical_id
+    return result
+
+
+def crds_event(request_type: str, files: list[dict] = (), objects=()) -> dict:
+    return task_event(
+        tasks_contract.CRDS_RESOURCE_TYPE,
+        request_type,
+        {tasks_contract.FILES: list(files), tasks_contract.OBJECTS: list(objects)},
+        f"gateway-api-crds/{CLUSTER}",
+    )
+
+
+def removal_event(request_type: str) -> dict:
+    return task_event(
+        tasks_contract.SERVICE_REMOVAL_RESOURCE_TYPE,
+        request_type,
+        {
+            tasks_contract.NAMESPACE: NAMESPACE,
+            tasks_contract.SERVICE: SERVICE,
+            # CloudFormation passes every property value as a string.
+            tasks_contract.TIMEOUT_SECONDS: "480",
+        },
+        f"service-removal/{CLUSTER}/{NAMESPACE}/{SERVICE}",
+    )
+
+
+STALE_KINDS = ["virtualservices.networking.istio.io", "httproutes.gateway.networking.k8s.io"]
+STALE_SELECTORS = ["aws.cdk.eks/prune-c8aa", "aws.cdk.eks/prune-c8bb"]
+
+
+def stale_event(request_type: str, keep: list[str] = ()) -> dict:
+    return task_event(
+        tasks_contract.STALE_ROUTES_RESOURCE_TYPE,
+        request_type,
+        {
+            tasks_contract.NAMESPACE: NAMESPACE,
+            tasks_contract.KINDS: STALE_KINDS,
+            tasks_contract.SELECTORS: STALE_SELECTORS,
+            tasks_contract.KEEP: list(keep),
+        },
+        f"stale-routes/{CLUSTER}/{NAMESPACE}",
+    )
+
+
+def without_kubectl_options(args: list[str]) -> list[str]:
+    return [a for a in args if not a.startswith("--kubeconfig=")]

@@ -1,0 +1,136 @@
+"""Custom::GatewayApiCrds: the Gateway API CRDs are applied only from files whose sha256
+matches its pin, with a token of the function's own role, and removed on delete (best
+effort). The files come from a local HTTP server."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+import urllib.parse
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import pytest
+
+from constructs.cluster_task_handler import tasks_contract
+from tests.cluster_tasks.task_events import CLUSTER, crds_event, without_kubectl_options
+
+
+@pytest.fixture
+def files(tmp_path):
+    """A local HTTP server with two CRD files and an admission policy file."""
+    root = tmp_path / "release"
+    root.mkdir()
+    contents = {
+        "a_gateways.yaml": b"kind: CustomResourceDefinition\nmetadata: {name: gateways.x}\n",
+        "b_httproutes.yaml": b"kind: CustomResourceDefinition\nmetadata: {name: httproutes.x}\n",
+        "c_vap.yaml": b"kind: ValidatingAdmissionPolicy\nmetadata: {name: safe.x}\n",
+    }
+    for name, content in contents.items():
+        (root / name).write_bytes(content)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(root)))
+    # A short poll keeps shutdown() from waiting half a second per test.
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    pinned = [
+        {
+            tasks_contract.FILE_URL: f"{base}/{name}",
+            tasks_contract.FILE_SHA256: hashlib.sha256(content).hexdigest(),
+            tasks_contract.FILE_CRDS: [content.split(b"name: ")[1].split(b"}")[0].decode()]
+            if b"CustomResourceDefinition" in content
+            else [],
+        }
+        for name, content in contents.items()
+    ]
+    yield pinned
+    server.shutdown()
+    server.server_close()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def test_create_applies_every_verified_file_server_side_then_waits(index, eks, files, kubectl):
+    result = index.on_event(crds_event("Create", files))
+    assert result == {"PhysicalResourceId": f"gateway-api-crds/{CLUSTER}"}
+    apply, wait = kubectl()
+    args = without_kubectl_options(apply["args"])
+    assert args[:4] == [
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--field-manager=bookinfo-lab",
+    ]
+    assert [f.split("name: ")[1].split("}")[0] for f in apply["files"]] == [
+        "gateways.x",
+        "httproutes.x",
+        "safe.x",
+    ]
+    assert without_kubectl_options(wait["args"]) == [
+        "wait",
+        "--for=condition=Established",
+        "--timeout=120s",
+        "crd/gateways.x",
+        "crd/httproutes.x",
+    ]
+
+
+def test_kubectl_talks_to_the_clusters_endpoint_with_an_eks_token(index, eks, files, kubectl):
+    index.on_event(crds_event("Create", files))
+    config = kubectl()[0]["kubeconfig"]
+    (cluster,) = config["clusters"]
+    assert cluster["cluster"]["server"] == eks["endpoint"]
+    assert cluster["cluster"]["certificate-authority-data"] == eks["certificateAuthority"]["data"]
+    (user,) = config["users"]
+    token = user["user"]["token"]
+    assert token.startswith("k8s-aws-v1.")
+    encoded = token.removeprefix("k8s-aws-v1.")
+    url = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    assert query["Action"] == ["GetCallerIdentity"]
+    assert "x-k8s-aws-id" in query["X-Amz-SignedHeaders"][0]
+    assert query["X-Amz-Expires"] == ["60"]
+
+
+def test_a_file_that_differs_from_its_pin_stops_everything(index, task_error, eks, files, kubectl):
+    files[1][tasks_contract.FILE_SHA256] = "0" * 64
+    with pytest.raises(task_error, match="not the pinned 0000"):
+        index.on_event(crds_event("Create", files))
+    assert kubectl() == []
+
+
+def test_a_failed_apply_fails_the_resource(index, task_error, eks, files, kubectl, monkeypatch):
+    monkeypatch.setenv("FAKE_KUBECTL_EXIT", "1")
+    with pytest.raises(task_error, match="kubectl apply failed"):
+        index.on_event(crds_event("Update", files))
+
+
+def test_delete_removes_the_objects_by_name(index, eks, files, kubectl):
+    objects = ["validatingadmissionpolicy/safe.x", "crd/gateways.x"]
+    result = index.on_event(crds_event("Delete", files, objects))
+    assert result == {"PhysicalResourceId": f"gateway-api-crds/{CLUSTER}"}
+    (call,) = kubectl()
+    assert without_kubectl_options(call["args"]) == [
+        "delete",
+        "--ignore-not-found",
+        "--wait=true",
+        *objects,
+    ]
+
+
+def test_a_delete_that_cannot_be_done_does_not_block_the_destroy(
+    index, eks, files, kubectl, monkeypatch, caplog
+):
+    monkeypatch.setenv("FAKE_KUBECTL_EXIT", "1")
+    index.on_event(crds_event("Delete", files, ["crd/gateways.x"]))
+    assert "left crd/gateways.x in place" in caplog.text
+
+
+def test_without_the_cluster_delete_has_nothing_to_do(index, eks, files, kubectl, caplog):
+    boto3.session.Session().client("eks").delete_cluster(name=CLUSTER)
+    index.on_event(crds_event("Delete", files, ["crd/gateways.x"]))
+    assert kubectl() == []
