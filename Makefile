@@ -71,11 +71,11 @@ deploy: bootstrap
 	$(CDK) deploy --all
 
 # The kubeconfig entries are looked up while the cluster stack still exists, and removed only
-# once every stack is gone (scripts/lab_kubeconfig.py).
+# once every stack is gone (scripts/lab_kubeconfig.py, run as a module so that it finds plan/).
 destroy: bootstrap
-	@arn="$$($(VENV)/bin/python scripts/lab_kubeconfig.py arn)" && \
+	@arn="$$($(VENV)/bin/python -m scripts.lab_kubeconfig arn)" && \
 	$(CDK) destroy --all --force && \
-	$(VENV)/bin/python scripts/lab_kubeconfig.py forget "$$arn"
+	$(VENV)/bin/python -m scripts.lab_kubeconfig forget "$$arn"
 
 clean:
 	rm -rf cdk.out .pytest_cache

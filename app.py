@@ -7,6 +7,7 @@ from checks.istio_analyzer import AnalysisError
 from plan.config import ConfigError
 from plan.lab_plan import plan_from_context
 from stacks.lab import build_lab, new_app
+from stacks.process_exit import leave
 
 
 def report(problems: list[str]) -> int:
@@ -27,4 +28,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    leave(main())

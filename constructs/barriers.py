@@ -21,9 +21,10 @@ class Barrier:
     after: tuple[IConstruct, ...] = ()
 
     def hold(self, *dependents: IConstruct) -> None:
+        if not self.after:
+            return
         for dependent in dependents:
-            for construct in self.after:
-                dependent.node.add_dependency(construct)
+            dependent.node.add_dependency(*self.after)
 
     def __add__(self, other: Barrier) -> Barrier:
         return Barrier((*self.after, *other.after))

@@ -59,10 +59,16 @@ def _resource_type(node: IConstruct) -> str | None:
 
 def _names_a_log_group(function: CfnResource) -> bool:
     # CDK's singleton providers are plain CfnResources that never set LoggingConfig.
-    if not isinstance(function, lambda_.CfnFunction) or function.logging_config is None:
+    if not isinstance(function, lambda_.CfnFunction):
         return False
-    config = Stack.of(function).resolve(function.logging_config)
-    return bool(config.get("logGroup") or config.get("LogGroup"))
+    config = function.logging_config
+    if config is None:
+        return False
+    if isinstance(config, lambda_.CfnFunction.LoggingConfigProperty):
+        # A struct: read here, without asking jsii to resolve it.
+        return config.log_group is not None
+    resolved = Stack.of(function).resolve(config)
+    return bool(resolved.get("logGroup") or resolved.get("LogGroup"))
 
 
 def _give_a_log_group(function: CfnResource) -> None:

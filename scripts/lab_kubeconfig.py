@@ -4,9 +4,9 @@
 context, each named by the cluster's ARN, and makes the context current. Once the lab is
 gone they point at nothing. `make destroy` runs:
 
-    arn=$(python scripts/lab_kubeconfig.py arn)         # before: while the stack still says
+    arn=$(python -m scripts.lab_kubeconfig arn)         # before: while the stack still says
     npx cdk destroy --all --force
-    python scripts/lab_kubeconfig.py forget "$arn"      # after: only if the destroy succeeded
+    python -m scripts.lab_kubeconfig forget "$arn"      # after: only if the destroy succeeded
 
 `arn` prints the cluster's ARN: the ClusterArn output of the cluster stack, or, when that
 stack is already gone, the ARN the lab's cluster has in the account and region of your AWS
@@ -30,9 +30,10 @@ from typing import Any, TextIO
 
 import yaml
 
+from plan.facts import CLUSTER_ARN_OUTPUT
+from plan.facts import CLUSTER_STACK_NAME as CLUSTER_STACK
+
 ROOT = Path(__file__).resolve().parent.parent
-CLUSTER_STACK = "BookinfoLab-Cluster"
-CLUSTER_ARN_OUTPUT = "ClusterArn"
 # kubeconfig list -> the kind of entry, as kubectl names it
 SECTIONS = {"contexts": "context", "clusters": "cluster", "users": "user"}
 

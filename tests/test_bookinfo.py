@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import json
 
-import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
 
-from constructs.barriers import Barrier
-from constructs.bookinfo import Bookinfo, BookinfoProps
-from plan.bookinfo import BookinfoPlan
-from plan.data_plane import SidecarDataPlane
 from plan.routing import RESERVED_SUBSETS
 from tests.template_queries import (
     MANIFEST,
@@ -21,7 +15,6 @@ from tests.template_queries import (
     manifest_objects,
     manifest_with,
     only,
-    stack_with_imported_cluster,
 )
 
 SERVICES = ("details", "ratings", "reviews", "productpage")
@@ -162,29 +155,22 @@ def test_every_subset_selects_a_deployment_or_is_reserved(bookinfo_objects, rout
             assert selected != reserved, f"{host}/{subset['name']}: selected={selected}"
 
 
-def test_a_new_namespace_is_created_labelled_and_deleted_with_the_lab():
-    """GIVEN bookinfoNamespace=bookinfo WHEN Bookinfo is built THEN it owns its Namespace."""
-    stack, cluster = stack_with_imported_cluster("BookinfoOnly")
-    mesh_ready = cdk.CfnResource(
-        stack, "MeshReady", type="AWS::CloudFormation::WaitConditionHandle"
-    )
-    Bookinfo(
-        stack,
-        "Bookinfo",
-        props=BookinfoProps(
-            cluster=cluster,
-            bookinfo=BookinfoPlan.of("bookinfo", SidecarDataPlane()),
-            mesh_ready=Barrier((mesh_ready,)),
-            service_webhook=Barrier(),
-        ),
-    )
-    template = Template.from_stack(stack)
-
+def test_a_new_namespace_is_created_labelled_and_deleted_with_the_lab(
+    synthesized_ambient_gateway_api,
+):
+    """GIVEN bookinfoNamespace=bookinfo THEN Bookinfo owns its Namespace, labelled for the
+    data plane, created once the mesh is ready and before the app."""
+    template = synthesized_ambient_gateway_api.cluster
+    plan = synthesized_ambient_gateway_api.plan
+    assert plan.bookinfo.namespace == "bookinfo"
     template.resource_count_is(PATCH, 0)
     namespace_id, namespace = manifest_with(template, "Namespace", "bookinfo")
     (obj,) = manifest_objects(namespace)
-    assert obj["metadata"]["labels"]["istio-injection"] == "enabled"
-    assert "MeshReady" in depends_on(namespace)
+    assert {k: v for k, v in obj["metadata"]["labels"].items() if "prune" not in k} == dict(
+        plan.bookinfo.labels
+    )
+    istiod_id, _ = helm_chart(template, "istiod")
+    assert istiod_id in depends_on(namespace)
     _, app_resource = manifest_with(template, "Deployment", "reviews-v3")
     assert namespace_id in depends_on(app_resource)
     assert all(o["metadata"]["namespace"] == "bookinfo" for o in manifest_objects(app_resource))

@@ -8,7 +8,6 @@ import pytest
 
 from plan.capacity import INSTANCE_TYPES, Requests
 from plan.config import ConfigError
-from tests.conftest import PROJECT_ROOT
 from tests.istio_objects import ACCEPTED, combination_id, lab_plan
 from tests.template_queries import chart_values, helm_chart
 
@@ -100,31 +99,6 @@ def test_every_injected_pod_counts_its_sidecar(synthesized):
     assert len(bookinfo) == 6
     for deployment in bookinfo:
         assert requests[deployment["metadata"]["name"]] == sidecar
-
-
-@pytest.mark.parametrize(
-    ("context", "mode", "pod_count"),
-    [
-        ({}, "", "{} pods"),
-        ({"dataplane": "ambient"}, ", `dataplane=ambient`", "({} pods)"),
-    ],
-)
-def test_the_readme_lists_the_numbers(context, mode, pod_count):
-    plan = lab_plan(**context)
-    config, capacity = plan.config, plan.capacity()
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    rows = [
-        ("the lab's pods", capacity.needed),
-        ("with room for the Tasks' sample apps", capacity.with_headroom),
-    ]
-    if not mode:
-        rows.append(
-            (f"{config.node_count} x {config.node_instance_type} allocatable", capacity.offered)
-        )
-    for label, requests in rows:
-        row = f"| {label}{mode} | {requests.cpu_millicores}m | {requests.memory_mib}Mi |"
-        assert row in readme, row
-    assert pod_count.format(capacity.pods) in readme
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from plan.config import DEFAULTS, SUPPORTED_KUBERNETES
+from plan.config import SUPPORTED_KUBERNETES
 from tests.conftest import PROJECT_ROOT
 
 PIN = re.compile(r"^([A-Za-z0-9_.\-\[\]]+)==[0-9][^\s;]*$")
@@ -47,10 +47,3 @@ def test_lambda_code_needs_no_docker():
     # Code.from_asset of a plain folder: no bundling image is ever requested.
     for path in list(PROJECT_ROOT.glob("constructs/*.py")) + list(PROJECT_ROOT.glob("stacks/*.py")):
         assert "bundling" not in path.read_text(encoding="utf-8"), path
-
-
-def test_readme_lists_every_context_key_with_its_default():
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    for key, default in DEFAULTS.items():
-        shown = json.dumps(default) if isinstance(default, bool) else str(default)
-        assert f"| `{key}` | `{shown}` |" in readme, key
