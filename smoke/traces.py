@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from plan.modes import TRACING
-from plan.observability import OBSERVABILITY_NAMESPACE, TracingBackend
+from plan.observability import JAEGER, OBSERVABILITY_NAMESPACE, ZIPKIN, TracingBackend
 from plan.scenarios import V2, V3, Promise
 
 BOOKINFO_ENTRY = "productpage"
@@ -38,7 +38,7 @@ class TracesError(Exception):
 @dataclass(frozen=True)
 class TracingApi:
     """How to read one backend: the Service that serves its HTTP API (as the plan deploys
-    it), and the API's form."""
+    it); the subclasses know the API's form."""
 
     backend: str
     service: str
@@ -51,26 +51,53 @@ class TracingApi:
         return cls(backend.name, query.service, query.port.port)
 
     def services_url(self, base: str) -> str:
-        path = "/api/services" if self.backend == "jaeger" else "/api/v2/services"
-        return base + path
+        raise NotImplementedError
 
     def traces_url(self, base: str, service: str) -> str:
-        if self.backend == "jaeger":
-            query = {"service": service, "lookback": f"{LOOKBACK_S}s", "limit": TRACE_LIMIT}
-            return f"{base}/api/traces?{urllib.parse.urlencode(query)}"
+        raise NotImplementedError
+
+    def parse_services(self, document: Any) -> list[str]:
+        raise NotImplementedError
+
+    def services_in_traces(self, document: Any) -> set[str]:
+        raise NotImplementedError
+
+
+class JaegerApi(TracingApi):
+    """Jaeger's HTTP query API (/api/services, /api/traces)."""
+
+    def services_url(self, base: str) -> str:
+        return base + "/api/services"
+
+    def traces_url(self, base: str, service: str) -> str:
+        query = {"service": service, "lookback": f"{LOOKBACK_S}s", "limit": TRACE_LIMIT}
+        return f"{base}/api/traces?{urllib.parse.urlencode(query)}"
+
+    def parse_services(self, document: Any) -> list[str]:
+        return list(document["data"])
+
+    def services_in_traces(self, document: Any) -> set[str]:
+        return {
+            process["serviceName"]
+            for trace in document.get("data") or []
+            for process in (trace.get("processes") or {}).values()
+        }
+
+
+class ZipkinApi(TracingApi):
+    """Zipkin's v2 API (/api/v2/services, /api/v2/traces)."""
+
+    def services_url(self, base: str) -> str:
+        return base + "/api/v2/services"
+
+    def traces_url(self, base: str, service: str) -> str:
         query = {"serviceName": service, "lookback": LOOKBACK_S * 1000, "limit": TRACE_LIMIT}
         return f"{base}/api/v2/traces?{urllib.parse.urlencode(query)}"
 
     def parse_services(self, document: Any) -> list[str]:
-        return list(document["data"] if self.backend == "jaeger" else document)
+        return list(document)
 
     def services_in_traces(self, document: Any) -> set[str]:
-        if self.backend == "jaeger":
-            return {
-                process["serviceName"]
-                for trace in document.get("data") or []
-                for process in (trace.get("processes") or {}).values()
-            }
         return {
             endpoint["serviceName"]
             for trace in document
@@ -80,9 +107,13 @@ class TracingApi:
         }
 
 
-# Every backend the `tracing` key offers.
+# The reader of each backend the `tracing` key offers.
 APIS: Mapping[str, TracingApi] = MappingProxyType(
-    {name: TracingApi.of(backend) for name, backend in TRACING.items() if backend is not None}
+    {
+        name: {JAEGER.name: JaegerApi, ZIPKIN.name: ZipkinApi}[name].of(backend)
+        for name, backend in TRACING.items()
+        if backend is not None
+    }
 )
 
 

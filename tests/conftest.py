@@ -32,13 +32,17 @@ def cdk_json_context() -> dict[str, Any]:
     return json.loads((PROJECT_ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
 
 
-# The variants that are synthesized: between them every value of the ingress API and the data
-# plane (each pair once), every tracing backend, and a namespace the lab creates. Whatever
-# needs no synth is checked on the plans of every accepted combination instead
+# The variants that are synthesized: every pair of ingress API and data plane once, and
+# between them every tracing backend, a fault scenario and a namespace the lab creates.
+# Whatever needs no synth is checked on the plans of every accepted combination instead
 # (tests/istio_objects.py).
 VARIANTS: dict[str, dict[str, Any]] = {
     "synthesized": {},
-    "synthesized_gateway_api": {"ingressApi": "gateway-api"},
+    "synthesized_gateway_api": {
+        "ingressApi": "gateway-api",
+        "tracing": "none",
+        "scenario": "reviews-timeout",
+    },
     "synthesized_ambient": {"dataplane": "ambient"},
     "synthesized_ambient_gateway_api": {
         "dataplane": "ambient",
@@ -47,7 +51,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "bookinfoNamespace": "bookinfo",
         "scenario": "reviews-50-v3",
     },
-    "synthesized_without_tracing": {"tracing": "none", "scenario": "reviews-timeout"},
 }
 
 
@@ -94,7 +97,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedLab:
 
 @pytest.fixture(scope="session")
 def synthesized_gateway_api(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedLab:
-    """The lab with `-c ingressApi=gateway-api`."""
+    """The lab with `-c ingressApi=gateway-api`, no tracing and a fault scenario."""
     return _synthesize_variant("synthesized_gateway_api", tmp_path_factory)
 
 
@@ -108,12 +111,6 @@ def synthesized_ambient(tmp_path_factory: pytest.TempPathFactory) -> Synthesized
 def synthesized_ambient_gateway_api(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedLab:
     """Ambient with the Gateway API ingress, Zipkin, and a namespace of its own."""
     return _synthesize_variant("synthesized_ambient_gateway_api", tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def synthesized_without_tracing(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedLab:
-    """The default lab with `-c tracing=none` and a fault scenario."""
-    return _synthesize_variant("synthesized_without_tracing", tmp_path_factory)
 
 
 @pytest.fixture(params=list(VARIANTS))
@@ -153,3 +150,4 @@ def moto_endpoint() -> Iterator[str]:
     finally:
         server.stop()
         werkzeug_logger.setLevel(werkzeug_level)
+

@@ -1,4 +1,4 @@
-"""cdk-nag: the session's synth runs the AwsSolutions checks exactly as `npx cdk synth -c
+"""cdk-nag: every synthesized variant runs the AwsSolutions checks exactly as `npx cdk synth -c
 nag=true` does (build_lab enables them from the same `nag` context key). Every finding must be
 acknowledged, with its reason, in stacks/nag.py, or fixed."""
 
@@ -16,9 +16,10 @@ from aws_cdk import aws_ec2 as ec2
 from stacks.nag import NAG_PACK, acknowledge, enable_nag_checks
 
 
-@pytest.fixture(scope="module")
-def nag_report(synthesized) -> dict[str, Any]:
-    path = Path(synthesized.assembly.directory) / "validation-report.json"
+@pytest.fixture
+def nag_report(any_synthesized) -> dict[str, Any]:
+    """The cdk-nag report of each synthesized variant in turn."""
+    path = Path(any_synthesized.assembly.directory) / "validation-report.json"
     report = json.loads(path.read_text(encoding="utf-8"))
     packs = [r for r in report["pluginReports"] if r["pluginName"] == NAG_PACK]
     assert len(packs) == 1, f"the {NAG_PACK} checks did not run: {path}"
@@ -62,9 +63,9 @@ def recorded_acknowledgements(assembly_dir: Path) -> set[tuple[str, str]]:
     return recorded
 
 
-def test_every_acknowledgement_still_matches_a_finding(synthesized, nag_report):
+def test_every_acknowledgement_still_matches_a_finding(any_synthesized, nag_report):
     # A finding that was fixed must not stay acknowledged: it would hide its return.
-    recorded = recorded_acknowledgements(Path(synthesized.assembly.directory))
+    recorded = recorded_acknowledgements(Path(any_synthesized.assembly.directory))
     used = {(s["acknowledgedAt"], s["acknowledgedId"]) for s in nag_report["suppressedViolations"]}
     assert recorded, "stacks/nag.py acknowledged nothing"
     stale = [f"{path}: {rule_id}" for path, rule_id in sorted(recorded - used)]
@@ -73,8 +74,8 @@ def test_every_acknowledgement_still_matches_a_finding(synthesized, nag_report):
     )
 
 
-def test_acknowledgements_sit_on_constructs_and_give_reasons(synthesized, nag_report):
-    root = synthesized.lab.network.node.root
+def test_acknowledgements_sit_on_constructs_and_give_reasons(any_synthesized, nag_report):
+    root = any_synthesized.lab.network.node.root
     for where in {s["acknowledgedAt"] for s in nag_report["suppressedViolations"]}:
         construct = root
         for construct_id in where.split("/"):

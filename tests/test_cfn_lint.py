@@ -1,5 +1,6 @@
-"""cfn-lint on every template of the session's synth, the nested stacks' included, configured
-by .cfnlintrc.yaml alone: the same result as `.venv/bin/cfn-lint` after `make synth`."""
+"""cfn-lint on every template of every synthesized variant, the nested stacks' included,
+configured by .cfnlintrc.yaml alone: the same result as `.venv/bin/cfn-lint` after `make synth`
+with each variant's settings. A template that several variants share is linted once."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from aws_cdk import NestedStack
 from cfnlint.api import ConfigMixIn, Runner
 from cfnlint.rules import Match
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, VARIANTS
 
 CONFIG_FILE = PROJECT_ROOT / ".cfnlintrc.yaml"
 
@@ -26,8 +27,7 @@ def describe(matches: list[Match]) -> str:
     return "\n".join(f"{m.rule.id} {m.filename}:{m.linenumber} {m.message}" for m in matches)
 
 
-@pytest.fixture(scope="module")
-def templates(synthesized) -> list[Path]:
+def assembly_templates(synthesized) -> list[Path]:
     assembly_dir = Path(synthesized.assembly.directory)
     top_level = [Path(stack.template_full_path) for stack in synthesized.assembly.stacks]
     nested = [
@@ -40,27 +40,44 @@ def templates(synthesized) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
+def templates(request) -> list[Path]:
+    """Every variant's templates, one file per distinct content."""
+    unique: dict[bytes, Path] = {}
+    for variant in VARIANTS:
+        for path in assembly_templates(request.getfixturevalue(variant)):
+            unique.setdefault(path.read_bytes(), path)
+    return sorted(unique.values())
+
+
+@pytest.fixture(scope="module")
 def matches(templates) -> list[Match]:
     return lint(templates, CONFIG_FILE)
 
 
-def test_every_template_of_the_assembly_is_linted(templates, synthesized):
+def test_every_template_of_the_assembly_is_linted(synthesized):
     # The stacks' templates and any nested stack's (aws_eks_v2 makes none today; a nested
     # stack added later is found below the stacks and must be linted too).
-    assert templates == sorted(Path(synthesized.assembly.directory).glob("*.template.json"))
-    assert len(templates) >= 2
+    found = assembly_templates(synthesized)
+    assert found == sorted(Path(synthesized.assembly.directory).glob("*.template.json"))
+    assert len(found) >= 2
+
+
+def test_every_variants_cluster_template_is_linted(templates):
+    # One network template (the modes do not change it) and one cluster template per variant.
+    assert len(templates) == 1 + len(VARIANTS)
 
 
 def test_templates_have_no_cfn_lint_errors_or_warnings(matches):
     assert not matches, "cfn-lint (ignores in .cfnlintrc.yaml):\n" + describe(matches)
 
 
-def test_every_ignored_check_still_matches(templates, tmp_path):
-    # An ignore that no longer matches anything would hide the check's return.
+def test_every_ignored_check_still_matches(synthesized, tmp_path):
+    # An ignore that no longer matches anything would hide the check's return; matching in
+    # the default lab's templates is enough to keep it.
     config = yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8"))
     ignored = set(config.pop("ignore_checks"))
     without_ignores = tmp_path / "cfnlintrc.yaml"
     without_ignores.write_text(yaml.safe_dump(config), encoding="utf-8")
-    matched = {m.rule.id for m in lint(templates, without_ignores)}
+    matched = {m.rule.id for m in lint(assembly_templates(synthesized), without_ignores)}
     stale = sorted(ignored - matched)
     assert not stale, f".cfnlintrc.yaml ignores checks that match nothing (remove): {stale}"

@@ -251,8 +251,9 @@ def test_with_zipkin_istiod_uses_the_zipkin_provider_and_kiali_has_no_tracing(
     assert kiali["external_services"]["tracing"] == {"enabled": False}
 
 
-def test_with_no_tracing_nothing_of_it_is_deployed_or_configured(synthesized_without_tracing):
-    template = synthesized_without_tracing.cluster
+def test_with_no_tracing_nothing_of_it_is_deployed_or_configured(synthesized_gateway_api):
+    assert synthesized_gateway_api.config.tracing == "none"
+    template = synthesized_gateway_api.cluster
     applied = [o for r in template.find_resources(MANIFEST).values() for o in _objects(r)]
     assert not [
         o
