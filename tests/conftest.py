@@ -150,4 +150,3 @@ def moto_endpoint() -> Iterator[str]:
     finally:
         server.stop()
         werkzeug_logger.setLevel(werkzeug_level)
-
