@@ -124,23 +124,28 @@ def test_real_but_unknown_instance_types_name_the_known_ones(instance_type):
     assert ", ".join(INSTANCE_TYPES) in problem
 
 
-def test_app_exits_with_one_line_per_bad_value_and_no_traceback(tmp_path):
-    """GIVEN three bad context values WHEN app.py runs THEN it prints three lines, exits 1."""
+def run_app(context: dict, outdir) -> subprocess.CompletedProcess:
+    """app.py as the CDK CLI runs it, with `context`."""
     env = {
         **os.environ,
-        "CDK_CONTEXT_JSON": json.dumps(
-            {"kubernetesVersion": "1.29", "istioVersion": "latest", "nodeCount": 0}
-        ),
-        "CDK_OUTDIR": str(tmp_path),
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "CDK_OUTDIR": str(outdir),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "app.py"],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
+    )
+
+
+def test_app_exits_with_one_line_per_bad_value_and_no_traceback(tmp_path):
+    """GIVEN three bad context values WHEN app.py runs THEN it prints three lines, exits 1."""
+    result = run_app(
+        {"kubernetesVersion": "1.29", "istioVersion": "latest", "nodeCount": 0}, tmp_path
     )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
@@ -154,20 +159,7 @@ def test_app_exits_with_one_line_per_bad_value_and_no_traceback(tmp_path):
 
 def test_app_refuses_a_lab_that_cannot_work_in_one_line(tmp_path):
     """GIVEN valid values that cannot work together WHEN app.py runs THEN one line, exit 1."""
-    env = {
-        **os.environ,
-        "CDK_CONTEXT_JSON": json.dumps({"nodeInstanceType": "t3.medium", "nodeCount": 1}),
-        "CDK_OUTDIR": str(tmp_path),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    }
-    result = subprocess.run(
-        [sys.executable, "app.py"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_app({"nodeInstanceType": "t3.medium", "nodeCount": 1}, tmp_path)
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: context nodeInstanceType='t3.medium', nodeCount=1: ")
