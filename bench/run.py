@@ -50,13 +50,21 @@ def cdk_synth(outdir: Path, app: str | None = None) -> list[str]:
 
 def interleaved_synth_seconds(apps: dict[str, str | None], runs: int) -> dict[str, list[float]]:
     """Seconds of `cdk synth` of each app (None: the lab), `runs` times each, into a fresh
-    output folder every time. The apps take turns, so that a machine that speeds up or slows
-    down during the measurement affects them alike."""
+    output folder every time, after one run of each that is not counted (it fills the disk
+    cache and jsii's package cache). The apps take turns, in alternating order, so that a
+    machine that speeds up or slows down during the measurement affects them alike."""
+
+    def seconds(app: str | None) -> float:
+        with tempfile.TemporaryDirectory() as outdir:
+            return timed(cdk_synth(Path(outdir), app))
+
+    for app in apps.values():
+        seconds(app)
     times: dict[str, list[float]] = {name: [] for name in apps}
-    for _ in range(runs):
-        for name, app in apps.items():
-            with tempfile.TemporaryDirectory() as outdir:
-                times[name].append(timed(cdk_synth(Path(outdir), app)))
+    names = list(apps)
+    for run in range(runs):
+        for name in names if run % 2 == 0 else reversed(names):
+            times[name].append(seconds(apps[name]))
     return times
 
 

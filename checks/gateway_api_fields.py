@@ -1,7 +1,7 @@
 """Field names of the Kubernetes Gateway API v1 resources the lab applies (Gateway, HTTPRoute),
 to catch misspelt fields, as checks/istio_fields.py does for Istio's.
 
-No registry package fits (README, "Validation"): PyPI has no Gateway API models, and npm's
+No registry package fits (docs/validation.md): PyPI has no Gateway API models, and npm's
 @kubernetes-models/gateway-api 2.0.0 needs Node.js >= 22 while its 0.5 line predates Gateway
 API v1.6. So this is the lab's own description of the standard channel's v1 spec fields as
 v1.6's CRD schemas define them; values and ranges are left to the API server, which

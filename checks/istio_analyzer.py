@@ -22,6 +22,7 @@ from typing import Any
 
 from checks.istio_fields import structure_problems
 from plan.facts import (
+    DATAPLANE_MODE_AMBIENT,
     DATAPLANE_MODE_LABEL,
     GATEWAY_API_GROUP,
     ISTIO_NETWORKING_GROUP,
@@ -234,7 +235,7 @@ def _check_ambient(index: _Index, namespaces: Mapping[str, Mapping[str, str]]) -
 
     def ambient(fqdn: str) -> bool:
         namespace = _identity(index.services[fqdn])[1]
-        return namespaces.get(namespace, {}).get(DATAPLANE_MODE_LABEL) == "ambient"
+        return namespaces.get(namespace, {}).get(DATAPLANE_MODE_LABEL) == DATAPLANE_MODE_AMBIENT
 
     for route, fqdn in _mesh_routes(index):
         if fqdn in index.services and ambient(fqdn) and not uses_waypoint(fqdn):

@@ -1,7 +1,7 @@
 """Field names of the Istio networking v1 resources the lab uses, to catch misspelt fields.
 
-No registry package carries the API schema of Istio 1.31 for Python 3.11 (see README,
-"Validation"), so this is the lab's own, deliberately partial description: it lists the
+No registry package carries the API schema of Istio 1.31 for Python 3.11 (see
+docs/validation.md), so this is the lab's own, deliberately partial description: it lists the
 fields of Istio's networking v1 API reference for Gateway, VirtualService,
 DestinationRule and ServiceEntry, and rejects any other. Types and value ranges are not
 checked here; istiod's validating webhook checks them at deploy time.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from plan.facts import GATEWAY_API_V1, ISTIO_NETWORKING_GROUP
+from plan.facts import GATEWAY_API_V1, ISTIO_NETWORKING_V1
 
 # A node is either a dict of field name -> node, a one-element list (a list of that node),
 # or ANY (a free-form value: a label map, a string, a number, an object not described).
@@ -110,7 +110,7 @@ SPECS: Mapping[str, Mapping[str, Any]] = {
     },
 }
 
-ISTIO_NETWORKING_API = f"{ISTIO_NETWORKING_GROUP}/v1"
+ISTIO_NETWORKING_API = ISTIO_NETWORKING_V1
 
 
 def structure_problems(obj: Mapping[str, Any]) -> list[str]:

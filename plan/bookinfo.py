@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from plan import facts
 from plan.capacity import Pods, Requests, pods_of_manifest
 from plan.data_plane import NOT_MESHED_LABELS, DataPlane
-from plan.kube import KubernetesObject, in_namespace, load_manifest
+from plan.kube import KubernetesObject, in_namespace, load_manifest, versions_of
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,7 @@ class BookinfoPlan:
     @property
     def versions(self) -> Mapping[str, frozenset[str]]:
         """app -> the versions its Deployments run."""
-        found: dict[str, set[str]] = {}
-        for obj in self.objects:
-            if obj["kind"] == "Deployment":
-                labels = obj["spec"]["template"]["metadata"]["labels"]
-                found.setdefault(labels["app"], set()).add(labels["version"])
-        return {app: frozenset(versions) for app, versions in found.items()}
+        return versions_of(self.objects)
 
     def pods(self, overhead: Requests | None) -> list[Pods]:
         return pods_of_manifest(self.objects, sidecar=overhead)

@@ -100,10 +100,6 @@ class LabConfig:
     tracing_sampling: float
     nag: bool
 
-    @property
-    def kubernetes(self) -> KubernetesRelease:
-        return SUPPORTED_KUBERNETES[self.kubernetes_version]
-
     def context_values(self) -> dict[str, Any]:
         """The configuration by context key, as `from_context` resolved it."""
         return {key: getattr(self, _field_name(key)) for key in DEFAULTS}

@@ -13,18 +13,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 from plan import facts
 from plan.capacity import Pods, Requests
 from plan.charts import HelmRelease
-from plan.kube import KubernetesObject
-from plan.scenarios import AMBIENT_FORM, ScenarioForm
+from plan.kube import KubernetesObject, versions_of
+from plan.scenarios import AMBIENT_FORM, ScenarioForm, with_several_versions
 
 # Both labels are always set, each way: aws-cdk's patch handler applies only the new merge
 # patch on an update, so a label the new patch does not name would stay as it was.
 NOT_MESHED_LABELS: Mapping[str, str] = MappingProxyType(
-    {facts.INJECTION_LABEL: "disabled", facts.DATAPLANE_MODE_LABEL: "none"}
+    {
+        facts.INJECTION_LABEL: facts.INJECTION_DISABLED,
+        facts.DATAPLANE_MODE_LABEL: facts.DATAPLANE_MODE_NONE,
+    }
 )
 
 # The sidecar's requests, the chart's default, named because the capacity check adds them up
@@ -36,9 +39,19 @@ SIDECAR_RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}}
 class SidecarDataPlane:
     """Every Bookinfo pod gets an Envoy sidecar from istiod's injection webhook."""
 
+    # Every meshed service's proxy sends spans: a trace shows each service by name.
+    per_service_spans: ClassVar[bool] = True
+
+    @classmethod
+    def for_namespace(cls, namespace: str) -> SidecarDataPlane:
+        return cls()
+
     @property
     def namespace_labels(self) -> dict[str, str]:
-        return {facts.INJECTION_LABEL: "enabled", facts.DATAPLANE_MODE_LABEL: "none"}
+        return {
+            facts.INJECTION_LABEL: facts.INJECTION_ENABLED,
+            facts.DATAPLANE_MODE_LABEL: facts.DATAPLANE_MODE_NONE,
+        }
 
     @property
     def pod_overhead(self) -> Requests | None:
@@ -54,11 +67,6 @@ class SidecarDataPlane:
         """Grafana dashboards for this data plane's own proxies, beyond Istio's common
         ones: name -> file in Istio's manifests/addons/dashboards."""
         return {}
-
-    @property
-    def per_service_spans(self) -> bool:
-        """Whether every meshed service's proxy sends spans (a trace shows each service)."""
-        return True
 
     def route_form(self, ingress_form: ScenarioForm) -> ScenarioForm:
         """The scenarios' form: each client's sidecar applies the routes of the ingress API."""
@@ -82,15 +90,10 @@ class SidecarDataPlane:
 @dataclass(frozen=True)
 class Waypoint:
     """A waypoint proxy for Services of one namespace: a Gateway API Gateway of class
-    `istio-waypoint`, from which istiod deploys an Envoy Deployment and its Service.
-
-    services: the Services labelled to send their traffic through it (the ones whose L7
-        routing the scenarios change).
-    """
+    `istio-waypoint`, from which istiod deploys an Envoy Deployment and its Service."""
 
     namespace: str
     name: str = "waypoint"
-    services: tuple[str, ...] = ("reviews",)
 
     def gateway_object(self) -> KubernetesObject:
         return {
@@ -123,6 +126,8 @@ class AmbientDataPlane:
     L4 and mTLS), and a waypoint applies L7 routing for the Services that use it."""
 
     namespace: str
+    # Only gateways and waypoints send spans; ztunnel works at L4.
+    per_service_spans: ClassVar[bool] = False
     # The node agents' requests, as the charts are given them.
     ztunnel_resources: Mapping[str, Any] = field(default_factory=lambda: ZTUNNEL_RESOURCES)
     cni_resources: Mapping[str, Any] = field(default_factory=lambda: CNI_RESOURCES)
@@ -135,7 +140,10 @@ class AmbientDataPlane:
 
     @property
     def namespace_labels(self) -> dict[str, str]:
-        return {facts.INJECTION_LABEL: "disabled", facts.DATAPLANE_MODE_LABEL: "ambient"}
+        return {
+            facts.INJECTION_LABEL: facts.INJECTION_DISABLED,
+            facts.DATAPLANE_MODE_LABEL: facts.DATAPLANE_MODE_AMBIENT,
+        }
 
     @property
     def pod_overhead(self) -> Requests | None:
@@ -145,10 +153,9 @@ class AmbientDataPlane:
     def dashboards(self) -> Mapping[str, str]:
         return {"istio-ztunnel-dashboard": "ztunnel-dashboard.gen.json"}
 
-    @property
-    def per_service_spans(self) -> bool:
-        # Only gateways and waypoints send spans; ztunnel works at L4.
-        return False
+    @classmethod
+    def for_namespace(cls, namespace: str) -> AmbientDataPlane:
+        return cls(namespace=namespace)
 
     def route_form(self, ingress_form: ScenarioForm) -> ScenarioForm:
         """The waypoint applies HTTPRoutes, whatever API the ingress uses."""
@@ -200,10 +207,12 @@ class AmbientDataPlane:
         )
 
     def enroll(self, objects: Iterable[KubernetesObject]) -> list[KubernetesObject]:
-        """Bookinfo's objects with the waypoint's Services labelled to use it. The namespace
-        label, not the objects, puts the pods into the mesh."""
+        """Bookinfo's objects with the Services whose routing the scenarios change (those
+        with several versions) labelled to use the waypoint. The namespace label, not the
+        objects, puts the pods into the mesh."""
+        objects = list(objects)
         enrolled = []
-        wanted = set(self.waypoint.services)
+        wanted = set(with_several_versions(versions_of(objects)))
         for obj in objects:
             if obj["kind"] == "Service" and obj["metadata"]["name"] in wanted:
                 obj = {

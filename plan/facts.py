@@ -40,7 +40,9 @@ ZTUNNEL = ("ztunnel", "ztunnel")
 ISTIO_GATEWAY_CHART = "gateway"
 
 INJECTION_LABEL = "istio-injection"
+INJECTION_ENABLED, INJECTION_DISABLED = "enabled", "disabled"
 DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"
+DATAPLANE_MODE_AMBIENT, DATAPLANE_MODE_NONE = "ambient", "none"
 USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
 USE_WAYPOINT_NAMESPACE_LABEL = "istio.io/use-waypoint-namespace"
 WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
@@ -51,6 +53,7 @@ HBONE_PORT = 15008
 NOT_INJECTED_LABEL = ("sidecar.istio.io/inject", "false")
 
 ISTIO_NETWORKING_GROUP = "networking.istio.io"
+ISTIO_NETWORKING_V1 = f"{ISTIO_NETWORKING_GROUP}/v1"
 
 # --- The Kubernetes Gateway API ----------------------------------------------------------------
 

@@ -78,6 +78,10 @@ class Ingress(Protocol):
 
     nlb: NlbSettings
 
+    @classmethod
+    def for_namespace(cls, namespace: str) -> Ingress:
+        """The ingress of Bookinfo in `namespace`."""
+
     @property
     def service(self) -> ServiceRef:
         """The Service the load balancer controller gives the NLB."""
@@ -128,6 +132,11 @@ class ChartIngress:
     resources: Mapping[str, Mapping[str, str]] = field(
         default_factory=lambda: _frozen_resources({"requests": {"cpu": "100m", "memory": "128Mi"}})
     )
+
+    @classmethod
+    def for_namespace(cls, namespace: str) -> ChartIngress:
+        # The chart's gateway runs in its own namespace, whatever Bookinfo's.
+        return cls()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", _frozen(self.labels))
@@ -232,6 +241,10 @@ class GatewayApiIngress:
     gateway_class: str = "istio"
     listener: str = "http"
     nlb: NlbSettings = field(default_factory=NlbSettings)
+
+    @classmethod
+    def for_namespace(cls, namespace: str) -> GatewayApiIngress:
+        return cls(namespace=namespace)
 
     @property
     def service(self) -> ServiceRef:

@@ -4,7 +4,7 @@ namespace, and the one `ServicePort` every part of the lab describes a Service p
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,16 @@ def load_manifest(relative_path: str) -> list[KubernetesObject]:
         if not isinstance(doc, dict) or "kind" not in doc or "metadata" not in doc:
             raise ValueError(f"{path}: document {index + 1} is not a Kubernetes object")
     return documents
+
+
+def versions_of(objects: Iterable[KubernetesObject]) -> Mapping[str, frozenset[str]]:
+    """app -> the versions its Deployments run, by their pods' `app` and `version` labels."""
+    found: dict[str, set[str]] = {}
+    for obj in objects:
+        if obj["kind"] == "Deployment":
+            labels = obj["spec"]["template"]["metadata"]["labels"]
+            found.setdefault(labels["app"], set()).add(labels["version"])
+    return {app: frozenset(versions) for app, versions in found.items()}
 
 
 def in_namespace(objects: Iterable[KubernetesObject], namespace: str) -> list[KubernetesObject]:

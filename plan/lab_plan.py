@@ -188,8 +188,8 @@ def build_plan(config: LabConfig) -> LabPlan:
     """The lab for `config`. Raises ConfigError for settings that cannot work together, and
     AnalysisError when the Istio configuration would not work."""
     namespace = config.bookinfo_namespace
-    ingress = modes.INGRESS_APIS[config.ingress_api](namespace)
-    data_plane = modes.DATAPLANES[config.dataplane](namespace)
+    ingress = modes.INGRESS_APIS[config.ingress_api].for_namespace(namespace)
+    data_plane = modes.DATAPLANES[config.dataplane].for_namespace(namespace)
     tracing = modes.TRACING[config.tracing]
     scenario = SCENARIOS[config.scenario]
     form = data_plane.route_form(ingress.route_form)

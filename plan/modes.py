@@ -7,7 +7,7 @@ object (plan/ingress.py, plan/data_plane.py, plan/observability.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 
 from plan import facts
@@ -16,21 +16,16 @@ from plan.ingress import ChartIngress, GatewayApiIngress, Ingress
 from plan.observability import JAEGER, ZIPKIN, TracingBackend
 
 # ingressApi: the istio/gateway chart with an Istio Gateway, or a Gateway API Gateway that
-# istiod deploys in Bookinfo's namespace. Each is made for Bookinfo's namespace.
-INGRESS_APIS: Mapping[str, Callable[[str], Ingress]] = MappingProxyType(
-    {
-        "istio": lambda namespace: ChartIngress(),
-        "gateway-api": lambda namespace: GatewayApiIngress(namespace=namespace),
-    }
+# istiod deploys in Bookinfo's namespace. Each class makes its object for Bookinfo's
+# namespace (`for_namespace`).
+INGRESS_APIS: Mapping[str, type[Ingress]] = MappingProxyType(
+    {"istio": ChartIngress, "gateway-api": GatewayApiIngress}
 )
 
 # dataplane: an Envoy sidecar in every pod, or ambient mode (ztunnel on every node and a
 # waypoint for L7 routing).
-DATAPLANES: Mapping[str, Callable[[str], DataPlane]] = MappingProxyType(
-    {
-        "sidecar": lambda namespace: SidecarDataPlane(),
-        "ambient": lambda namespace: AmbientDataPlane(namespace=namespace),
-    }
+DATAPLANES: Mapping[str, type[DataPlane]] = MappingProxyType(
+    {"sidecar": SidecarDataPlane, "ambient": AmbientDataPlane}
 )
 
 # tracing: the backend the proxies send spans to, or none.

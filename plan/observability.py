@@ -69,8 +69,9 @@ GRAFANA = ClusterService("grafana", 3000)
 KIALI = ClusterService("kiali", 20001)
 KIALI_WEB_ROOT = "/kiali"
 
-GRAFANA_ACCESS = PortForward(GRAFANA, 3000)
-KIALI_ACCESS = PortForward(KIALI, 20001, KIALI_WEB_ROOT)
+# The learner's machine forwards the same port numbers the Services use.
+GRAFANA_ACCESS = PortForward(GRAFANA, GRAFANA.port)
+KIALI_ACCESS = PortForward(KIALI, KIALI.port, KIALI_WEB_ROOT)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ class TracingBackend:
 
     name: the backend, and the name of istiod's extension provider that sends it spans.
     provider_kind: the extension provider's type in meshConfig ("opentelemetry", "zipkin").
+    query_api: the form of the HTTP API behind `query` ("jaeger": Jaeger's /api/services and
+    /api/traces; "zipkin-v2": Zipkin's /api/v2/...), which smoke reads traces through.
     collector: where proxies send spans; query: the HTTP UI and API; ui_local_port: where
     the learner's port-forward listens. kiali_grpc_query: the gRPC query port Kiali reads
     traces from, or None when Kiali has no provider for this backend (Kiali supports Jaeger
@@ -108,6 +111,7 @@ class TracingBackend:
 
     name: str
     provider_kind: str
+    query_api: str
     image: str
     container_ports: tuple[ContainerPort, ...]
     collector: BackendPort
@@ -239,6 +243,7 @@ _JAEGER_HEALTH = ContainerPort("health", 13133)
 JAEGER = TracingBackend(
     name="jaeger",
     provider_kind="opentelemetry",
+    query_api="jaeger",
     image="docker.io/jaegertracing/jaeger:2.17.0",
     container_ports=(
         _JAEGER_QUERY_HTTP,
@@ -251,7 +256,7 @@ JAEGER = TracingBackend(
     extra_service_ports=(BackendPort.of("jaeger-collector", "http-otlp", 4318, _JAEGER_OTLP_HTTP),),
     query=BackendPort.of("tracing", "http-query", 80, _JAEGER_QUERY_HTTP),
     kiali_grpc_query=BackendPort.of("tracing", "grpc-query", 16685, _JAEGER_QUERY_GRPC),
-    ui_local_port=16686,
+    ui_local_port=_JAEGER_QUERY_HTTP.port,
     ui_path="",
     readiness_path="/status",
     readiness_port=_JAEGER_HEALTH,
@@ -264,11 +269,12 @@ _ZIPKIN_HTTP = ContainerPort("http", 9411)
 ZIPKIN = TracingBackend(
     name="zipkin",
     provider_kind="zipkin",
+    query_api="zipkin-v2",
     image="docker.io/openzipkin/zipkin-slim:3.4.0",
     container_ports=(_ZIPKIN_HTTP,),
     collector=BackendPort.of("zipkin", "http-zipkin", 9411, _ZIPKIN_HTTP),
     query=BackendPort.of("zipkin", "http-zipkin", 9411, _ZIPKIN_HTTP),
-    ui_local_port=9411,
+    ui_local_port=_ZIPKIN_HTTP.port,
     ui_path="/zipkin/",
     readiness_path="/health",
     readiness_port=_ZIPKIN_HTTP,
@@ -425,7 +431,7 @@ class ObservabilityPlan:
                 facts.PROMETHEUS_CHART_REPOSITORY,
                 "prometheus",
                 facts.PROMETHEUS_CHART_VERSION,
-                "prometheus",
+                PROMETHEUS.name,
                 prometheus_values(),
             ),
             grafana=release(
@@ -449,9 +455,9 @@ class ObservabilityPlan:
     @property
     def pods(self) -> tuple[Pods, ...]:
         return (
-            Pods("prometheus", Requests.of(PROMETHEUS_RESOURCES)),
-            Pods("grafana", Requests.of(GRAFANA_RESOURCES)),
-            Pods("kiali", Requests.of(KIALI_RESOURCES)),
+            Pods(self.prometheus.release, Requests.of(PROMETHEUS_RESOURCES)),
+            Pods(self.grafana.release, Requests.of(GRAFANA_RESOURCES)),
+            Pods(self.kiali.release, Requests.of(KIALI_RESOURCES)),
             *pods_of_manifest(self.tracing_objects, sidecar=None),
         )
 

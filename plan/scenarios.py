@@ -263,7 +263,6 @@ SCENARIO_TABLE: tuple[Scenario, ...] = (
 )
 
 SCENARIOS: Mapping[str, Scenario] = MappingProxyType({s.name: s for s in SCENARIO_TABLE})
-DEFAULT_SCENARIO = "round-robin"
 
 # Services whose rules inject a fault in some scenario: the Gateway API form keeps them
 # VirtualServices in every scenario, so that a switch updates the same objects.
@@ -299,7 +298,7 @@ def virtual_service(service: str, rules: tuple[Rule, ...]) -> KubernetesObject:
             entry["timeout"] = _seconds(rule.timeout_ms)
         http.append(entry)
     return {
-        "apiVersion": f"{facts.ISTIO_NETWORKING_GROUP}/v1",
+        "apiVersion": facts.ISTIO_NETWORKING_V1,
         "kind": "VirtualService",
         "metadata": {"name": service},
         "spec": {"hosts": [service], "http": http},
@@ -407,6 +406,12 @@ class GatewayApiForm:
         return None
 
 
+def with_several_versions(versions: Mapping[str, frozenset[str]]) -> tuple[str, ...]:
+    """The services that run more than one version: the only ones whose routing a scenario
+    can change, and so the ones ambient mode sends through a waypoint."""
+    return tuple(service for service in SERVICES if len(versions.get(service, ())) > 1)
+
+
 @dataclass(frozen=True)
 class AmbientForm:
     """The waypoint applies HTTPRoutes; a service with one version needs none (its Service
@@ -417,11 +422,8 @@ class AmbientForm:
     uses_version_services: bool = True
 
     def objects(self, scenario, versions) -> list[KubernetesObject]:
-        return [
-            http_route(s, rules)
-            for s, rules in scenario.routes.items()
-            if len(versions.get(s, ())) > 1
-        ]
+        routed = with_several_versions(versions)
+        return [http_route(s, rules) for s, rules in scenario.routes.items() if s in routed]
 
     def refusal(self, scenario: Scenario) -> str | None:
         for service, rule in scenario.faults:

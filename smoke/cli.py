@@ -273,11 +273,11 @@ def _tracing_api(args: argparse.Namespace, deployed: DeployedLab | None):
     dataplane = args.dataplane or deployed.setting("dataplane")
     if dataplane not in modes.DATAPLANES:
         raise SetupError(f"unknown data plane {dataplane!r}")
-    if not modes.DATAPLANES[dataplane](facts.DEFAULT_NAMESPACE).per_service_spans:
+    if not modes.DATAPLANES[dataplane].per_service_spans:
         raise SetupError(
             f"the lab's data plane is {dataplane!r}: without sidecars only the ingress "
-            "gateway and waypoints send spans, so productpage, details, reviews and ratings "
-            "never appear in a trace; --traces checks a sidecar lab"
+            "gateway and waypoints send spans, so Bookinfo's services do not each appear in "
+            "a trace under their own names; --traces checks a sidecar lab"
         )
     return APIS[backend]
 

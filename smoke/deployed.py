@@ -8,7 +8,6 @@ import json
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from plan.facts import BOOKINFO_URL_OUTPUT, SETTINGS_OUTPUT
 
@@ -21,44 +20,42 @@ class SetupError(Exception):
 
 @dataclass(frozen=True)
 class DeployedLab:
-    """stack: the cluster stack's name. outputs: its outputs by key. instead: the options
-    that would have made reading the stack unnecessary, named in every error."""
+    """stack: the cluster stack's name. outputs: its outputs by key.
+
+    Each value read here stands in for an option of smoke's: the URL for --url, a setting for
+    the option of the same name (--scenario, --tracing, --dataplane); an error names it."""
 
     stack: str
     outputs: Mapping[str, str]
-    instead: Sequence[str]
 
-    def output(self, key: str) -> str:
+    def output(self, key: str, option: str) -> str:
         value = self.outputs.get(key, "").strip()
         if not value or value == "None":
             raise SetupError(
                 f"stack {self.stack} has no output {key}; is it deployed by this version of "
-                f"the lab? Or pass {_options(self.instead)}"
+                f"the lab? Or pass {option}"
             )
         return value
 
     @property
     def url(self) -> str:
-        return self.output(BOOKINFO_URL_OUTPUT)
+        return self.output(BOOKINFO_URL_OUTPUT, "--url")
 
-    @property
-    def settings(self) -> Mapping[str, Any]:
-        text = self.output(SETTINGS_OUTPUT)
+    def setting(self, key: str) -> str:
+        """The deployed value of the context key `key`."""
+        option = f"--{key}"
+        text = self.output(SETTINGS_OUTPUT, option)
         try:
             settings = json.loads(text)
         except ValueError:
             settings = None
         if not isinstance(settings, dict):
             raise SetupError(f"output {SETTINGS_OUTPUT} of stack {self.stack} is not a JSON object")
-        return settings
-
-    def setting(self, key: str) -> str:
-        if key not in self.settings:
+        if key not in settings:
             raise SetupError(
-                f"output {SETTINGS_OUTPUT} of stack {self.stack} has no {key}; pass "
-                f"{_options(self.instead)}"
+                f"output {SETTINGS_OUTPUT} of stack {self.stack} has no {key}; pass {option}"
             )
-        return str(self.settings[key])
+        return str(settings[key])
 
 
 def read_stack(stack: str, instead: Sequence[str]) -> DeployedLab:
@@ -90,13 +87,15 @@ def read_stack(stack: str, instead: Sequence[str]) -> DeployedLab:
     if done.returncode != 0:
         stderr_lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
         reason = stderr_lines[-1] if stderr_lines else f"exit status {done.returncode}"
-        raise SetupError(f"reading the outputs of stack {stack} failed: {reason}; {hint}")
+        raise SetupError(
+            f"reading the outputs of stack {stack} in the AWS CLI's region failed: {reason}; {hint}"
+        )
     try:
         listed = json.loads(done.stdout or "null") or []
         outputs = {entry["OutputKey"]: str(entry["OutputValue"]) for entry in listed}
     except (ValueError, TypeError, KeyError):
         raise SetupError(f"the AWS CLI's answer for stack {stack} is not its outputs") from None
-    return DeployedLab(stack, outputs, tuple(instead))
+    return DeployedLab(stack, outputs)
 
 
 def _options(options: Sequence[str]) -> str:

@@ -20,13 +20,13 @@ from types import MappingProxyType
 from typing import Any
 
 from plan.modes import TRACING
-from plan.observability import JAEGER, OBSERVABILITY_NAMESPACE, ZIPKIN, TracingBackend
-from plan.scenarios import V2, V3, Promise
+from plan.observability import OBSERVABILITY_NAMESPACE, TracingBackend
+from plan.scenarios import SERVICES, V2, V3, Promise
 
 BOOKINFO_ENTRY = "productpage"
-# Every page touches productpage, details and reviews; reviews v2 and v3 also call ratings.
-ALWAYS_CALLED = ("productpage", "details", "reviews")
 RATINGS = "ratings"
+# Every page touches productpage, details and reviews; reviews v2 and v3 also call ratings.
+ALWAYS_CALLED = tuple(service for service in SERVICES if service != RATINGS)
 LOOKBACK_S = 600
 TRACE_LIMIT = 100
 
@@ -107,12 +107,16 @@ class ZipkinApi(TracingApi):
         }
 
 
-# The reader of each backend the `tracing` key offers.
+# The reader of each form of query API a tracing backend of the plan may have.
+READERS: Mapping[str, type[TracingApi]] = MappingProxyType(
+    {"jaeger": JaegerApi, "zipkin-v2": ZipkinApi}
+)
+# Every backend the `tracing` key offers whose traces this tool can read.
 APIS: Mapping[str, TracingApi] = MappingProxyType(
     {
-        name: {JAEGER.name: JaegerApi, ZIPKIN.name: ZipkinApi}[name].of(backend)
+        name: READERS[backend.query_api].of(backend)
         for name, backend in TRACING.items()
-        if backend is not None
+        if backend is not None and backend.query_api in READERS
     }
 )
 

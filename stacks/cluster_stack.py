@@ -203,9 +203,13 @@ class ClusterStack(Stack):
 
     def _add_outputs(self, plan: LabPlan, admin_role: iam.IRole) -> None:
         ingress = plan.ingress
-        # The Service with the NLB comes from the gateway chart, or, where istiod deploys the
-        # gateway of a Gateway API Gateway, from the edge routing that applies the Gateway.
-        made_by = self.mesh.gateway_chart or self.routing.manifest
+        # Where istiod generates the Service with the NLB, the edge routing that applies its
+        # Gateway makes it; otherwise the gateway chart does.
+        made_by = (
+            self.routing.manifest
+            if ingress.generated_service is not None
+            else self.mesh.gateway_chart
+        )
         # The hostname the load balancer controller writes into the ingress Service's status.
         gateway_hostname = eks.KubernetesObjectValue(
             self,

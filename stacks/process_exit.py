@@ -12,7 +12,8 @@ def leave(code: int) -> None:
     and removes its temporary files), then the process ends without the interpreter tearing
     down every loaded module one by one, which for aws-cdk-lib's modules takes a noticeable
     share of a synth. Nothing is left to write: the assembly is complete."""
+    # The handlers first: jsii's waits for the thread that copies Node.js's output to stderr.
+    atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
-    atexit._run_exitfuncs()
     os._exit(code)

@@ -18,8 +18,27 @@ def _shares(pairs: list[tuple[str, float]]) -> tuple[tuple[str, float], ...]:
     return tuple(sorted((version, round(100 * weight / total)) for version, weight in pairs))
 
 
-def _who(headers) -> str:
-    return "jason" if headers else "everyone"
+EVERYONE = "everyone"
+
+
+def _one_user(users: set[str]) -> str:
+    return EVERYONE if not users else users.pop() if len(users) == 1 else str(sorted(users))
+
+
+def _istio_who(matches: list[dict]) -> str:
+    """The user an Istio rule's matches select by productpage's end-user header."""
+    return _one_user({m["headers"]["end-user"]["exact"] for m in matches if m.get("headers")})
+
+
+def _gateway_api_who(matches: list[dict]) -> str:
+    return _one_user(
+        {
+            h["value"]
+            for m in matches
+            for h in m.get("headers", [])
+            if h["name"] == "end-user" and h.get("type", "Exact") == "Exact"
+        }
+    )
 
 
 def _istio_fault(fault: dict | None) -> tuple | None:
@@ -35,14 +54,12 @@ def istio_routing(objects) -> dict:
     for service in (o for o in objects if o["kind"] == "VirtualService"):
         rules = []
         for rule in service["spec"]["http"]:
-            headers = [m.get("headers") for m in rule.get("match", []) if m.get("headers")]
             backends = [
                 (d["destination"].get("subset", "all"), d.get("weight", 100)) for d in rule["route"]
             ]
             timeout = _seconds(rule["timeout"]) if "timeout" in rule else None
-            rules.append(
-                (_who(headers), _shares(backends), timeout, _istio_fault(rule.get("fault")))
-            )
+            who = _istio_who(rule.get("match", []))
+            rules.append((who, _shares(backends), timeout, _istio_fault(rule.get("fault"))))
         table[service["spec"]["hosts"][0]] = rules
     return table
 
@@ -53,7 +70,6 @@ def gateway_api_routing(objects) -> dict:
         (parent,) = route["spec"]["parentRefs"]
         rules = []
         for rule in route["spec"]["rules"]:
-            headers = [m["headers"] for m in rule.get("matches", []) if m.get("headers")]
             backends = []
             for backend in rule["backendRefs"]:
                 name = backend["name"]
@@ -62,9 +78,8 @@ def gateway_api_routing(objects) -> dict:
                 )
                 backends.append((version, backend.get("weight", 1)))
             timeout = rule.get("timeouts", {}).get("request")
-            rules.append(
-                (_who(headers), _shares(backends), _seconds(timeout) if timeout else None, None)
-            )
+            who = _gateway_api_who(rule.get("matches", []))
+            rules.append((who, _shares(backends), _seconds(timeout) if timeout else None, None))
         table[parent["name"]] = rules
     table.update(istio_routing([o for o in objects if o["kind"] == "VirtualService"]))
     return table
@@ -86,6 +101,6 @@ def table_routing(scenario, services) -> dict:
                     if rule.fault.delay_ms is not None
                     else ("abort", rule.fault.abort_status, percentage)
                 )
-            rules.append((_who(rule.user), _shares(backends), timeout, fault))
+            rules.append((rule.user or EVERYONE, _shares(backends), timeout, fault))
         table[service] = rules
     return table

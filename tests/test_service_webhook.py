@@ -17,6 +17,7 @@ from constructs.service_webhook import (
     controller_chart,
     no_services_evidence,
 )
+from plan import facts
 from plan.charts import HelmRelease
 from tests.template_queries import (
     HELM_CHART,
@@ -27,7 +28,7 @@ from tests.template_queries import (
     stack_with_imported_cluster,
 )
 
-CONTROLLER_RELEASE = "aws-load-balancer-controller"
+CONTROLLER_RELEASE = facts.LOAD_BALANCER_CONTROLLER_RELEASE
 
 
 def kubectl_constructs(stack: cdk.Stack) -> dict[str, IConstruct]:

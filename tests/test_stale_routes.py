@@ -10,7 +10,7 @@ import pytest
 
 from constructs.cluster_tasks import STALE_ROUTES_RESOURCE_TYPE
 from plan import modes
-from plan.routing import ROUTING_KINDS, routing_key
+from plan.routing import routing_key
 from tests.istio_objects import ACCEPTED, combination_id, lab_plan
 from tests.template_queries import MANIFEST, manifest_objects, manifest_with, only
 
@@ -38,15 +38,18 @@ def test_each_switch_has_routes_to_remove():
         assert keys(old) - keys(new), (old, new)
 
 
-def test_the_keep_list_is_every_routing_object_and_nothing_else():
-    plan = lab_plan(ingressApi="gateway-api")
-    routing = [
-        o
-        for o in plan.routing.objects
-        if (o["apiVersion"].rpartition("/")[0], o["kind"]) in ROUTING_KINDS
-    ]
-    assert len(plan.routing.keep) == len(routing) > 0
-    assert "Service.v1/reviews-v1" not in plan.routing.keep
+@pytest.mark.parametrize("ingress_api", ["istio", "gateway-api"])
+def test_the_keep_list_names_every_istio_and_gateway_api_object_and_nothing_else(ingress_api):
+    routing = lab_plan(ingressApi=ingress_api).routing
+    expected = sorted(
+        f"{o['kind']}.{o['apiVersion'].split('/')[0]}/{o['metadata']['name']}"
+        for o in routing.objects
+        if o["apiVersion"].split("/")[0] in ("networking.istio.io", "gateway.networking.k8s.io")
+    )
+    assert routing.keep == expected
+    # The Services and the scenario's ConfigMap are built-in kinds kubectl prunes itself.
+    assert any(o["kind"] == "ConfigMap" for o in routing.objects)
+    assert not [key for key in routing.keep if key.split(".")[0] in ("Service", "ConfigMap")]
 
 
 def test_the_task_keeps_what_the_manifests_list_and_runs_after_them(any_synthesized):

@@ -334,7 +334,7 @@ def _timeout_message(scope: Scope, leftovers: Leftovers | None, failure: str | N
         if guardduty := leftovers.of(GUARDDUTY_RESOURCES):
             message += (
                 f"; also {GUARDDUTY_RESOURCES.label}: {', '.join(guardduty)} (not the lab's, "
-                "left alone; see the README)"
+                "left alone; see the lab's docs/teardown.md)"
             )
     LOG.error("%s", message)
     return message

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from plan.routing import routing_key
 from tests.cluster_tasks.task_events import (
     CLUSTER,
     NAMESPACE,
@@ -15,6 +16,7 @@ from tests.cluster_tasks.task_events import (
     stale_event,
     without_kubectl_options,
 )
+from tests.istio_objects import lab_plan
 
 
 def listing(*objects: tuple[str, str, str]) -> str:
@@ -82,3 +84,21 @@ def test_a_listing_that_fails_fails_the_deployment(index, task_error, eks, kubec
     monkeypatch.setenv("FAKE_KUBECTL_EXIT", "1")
     with pytest.raises(task_error, match="kubectl get failed"):
         index.on_event(stale_event("Update", []))
+
+
+@pytest.mark.parametrize("ingress_api", ["istio", "gateway-api"])
+def test_the_handler_reads_the_plans_keep_list_as_the_objects_it_lists(
+    index, eks, kubectl, monkeypatch, ingress_api
+):
+    # GIVEN the cluster holds exactly the routing objects a plan applies, as kubectl lists them
+    routing = lab_plan(ingressApi=ingress_api).routing
+    applied = [
+        (o["apiVersion"], o["kind"], o["metadata"]["name"])
+        for o in routing.objects
+        if routing_key(o) is not None
+    ]
+    monkeypatch.setenv("FAKE_KUBECTL_STDOUT", listing(*applied))
+    # WHEN the task runs with that plan's keep list
+    index.on_event(stale_event("Update", routing.keep))
+    # THEN the handler names them as the plan does: nothing is deleted
+    assert [without_kubectl_options(c["args"])[0] for c in kubectl()] == ["get", "get"]

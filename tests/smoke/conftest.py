@@ -14,6 +14,7 @@ import pytest
 
 from plan import facts
 from smoke.cli import main
+from tests.istio_objects import lab_plan
 from tests.smoke.fake_productpage import PROXY_VARIABLES, FakeProductpage, Policy
 
 
@@ -78,25 +79,36 @@ def fake_aws(directory: Path, *, stdout: str = "", stderr: str = "", status: int
     return directory
 
 
-def stack_outputs(url: str | None = None, **settings: Any) -> str:
+def stack_outputs(url: str | None, settings: dict[str, Any] | None) -> str:
     """What `aws cloudformation describe-stacks --query Stacks[0].Outputs --output json`
-    prints for a lab deployed at `url` with these settings (none: no LabSettings output)."""
+    prints for a lab deployed at `url` with these settings (None: no such output)."""
     outputs = []
     if url is not None:
         outputs.append({"OutputKey": facts.BOOKINFO_URL_OUTPUT, "OutputValue": url})
-    if settings:
+    if settings is not None:
         outputs.append({"OutputKey": facts.SETTINGS_OUTPUT, "OutputValue": json.dumps(settings)})
     return json.dumps(outputs)
 
 
 @pytest.fixture
-def deployed_lab(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Path]:
-    """Puts a fake `aws` first on PATH that describes a deployed lab: `deployed_lab(url,
-    scenario=..., tracing=..., dataplane=...)`; returns the fake's directory."""
+def on_path(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], Path]:
+    """Puts a directory first on PATH."""
 
-    def deploy(url: str | None = None, **settings: Any) -> Path:
-        directory = fake_aws(tmp_path / "bin", stdout=stack_outputs(url, **settings))
+    def put(directory: Path) -> Path:
         monkeypatch.setenv("PATH", f"{directory}{os.pathsep}{os.environ['PATH']}")
         return directory
+
+    return put
+
+
+@pytest.fixture
+def deployed_lab(on_path, tmp_path: Path) -> Callable[..., Path]:
+    """Puts a fake `aws` first on PATH that describes a lab deployed at `url` with these
+    context keys (`deployed_lab(url, scenario=..., tracing=...)`): the LabSettings output is
+    the one the lab's plan makes of them. Returns the fake's directory."""
+
+    def deploy(url: str, **context: Any) -> Path:
+        settings = lab_plan(**context).settings
+        return on_path(fake_aws(tmp_path / "bin", stdout=stack_outputs(url, settings)))
 
     return deploy
