@@ -22,6 +22,7 @@ help:
 	@echo "make nag      synthesize with the cdk-nag AwsSolutions checks; fails on any unacknowledged finding"
 	@echo "make cfn-lint synthesize, then lint every template with .cfnlintrc.yaml"
 	@echo "make bench    time synth and tests, weigh templates, estimate the deploy critical path"
+	@echo "               (BASELINE=<git ref> also estimates the critical path as committed there)"
 	@echo "make deploy   deploy every stack (needs AWS credentials and a bootstrapped account)"
 	@echo "make destroy  delete every stack, then the lab's entries in your kubeconfig"
 	@echo "make smoke    after deploy: check what the mesh does (options: ARGS=\"--user jason\")"
@@ -62,7 +63,7 @@ cfn-lint: synth
 	$(VENV)/bin/cfn-lint
 
 bench: bootstrap
-	$(VENV)/bin/python -m bench.run
+	$(VENV)/bin/python -m bench.run $(if $(BASELINE),--baseline $(BASELINE))
 
 smoke: $(VENV_STAMP)
 	$(VENV)/bin/python -m smoke $(ARGS)

@@ -145,6 +145,31 @@ def lab_paths(cloud_assembly: Path) -> dict[str, dict[str, CriticalPath]]:
     return paths
 
 
+def baseline(ref: str) -> dict:
+    """The critical paths of the lab as committed at git `ref`, synthesized from a temporary
+    worktree with this checkout's .venv and node_modules."""
+    with tempfile.TemporaryDirectory() as scratch:
+        tree, outdir = Path(scratch) / "tree", Path(scratch) / "out"
+        git = ["git", "-C", str(ROOT)]
+        subprocess.run(
+            [*git, "worktree", "add", "--detach", str(tree), ref], check=True, capture_output=True
+        )
+        try:
+            for shared in (".venv", "node_modules"):
+                (tree / shared).symlink_to(ROOT / shared)
+            subprocess.run(
+                cdk_synth(outdir), cwd=tree, env=environment(), check=True, capture_output=True
+            )
+            commit = subprocess.run(
+                [*git, "rev-parse", "--short", ref], check=True, capture_output=True, text=True
+            ).stdout.strip()
+            return {"ref": commit, "paths": lab_paths(outdir), "types": resource_types(outdir)}
+        finally:
+            subprocess.run(
+                [*git, "worktree", "remove", "--force", str(tree)], check=False, capture_output=True
+            )
+
+
 def resource_types(cloud_assembly: Path) -> dict[str, str]:
     types = {}
     for path in cloud_assembly.glob("*.template.json"):
@@ -241,13 +266,35 @@ def report(results: dict) -> str:
             lines += path.describe(types)
             lines += ["```"]
         lines.append("")
+        before = results.get("baseline")
+        if before is not None:
+            lines += baseline_lines(before, phase, types)
     return "\n".join(lines) + "\n"
+
+
+def baseline_lines(before: dict, phase: str, types: dict[str, str]) -> list[str]:
+    """The same phase as committed at the baseline: its total and each stack's chain."""
+    paths = before["paths"]
+    order = list(paths) if phase == "create" else list(reversed(paths))
+    total = sum(paths[name][phase].minutes for name in order)
+    lines = [f"Before, at commit `{before['ref']}` (`--baseline`): about {total:.0f} minutes"]
+    for name in order:
+        path = paths[name][phase]
+        lines += ["", f"{name}: {path.minutes:.1f} min", "", "```"]
+        lines += path.describe({**before["types"], **types})
+        lines += ["```"]
+    return [*lines, ""]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="synth runs per app (default 3)")
     parser.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also estimate the critical paths of the lab at git REF, for comparison",
+    )
     args = parser.parse_args(argv)
     if not shutil.which("npx") or not (ROOT / ".venv").is_dir():
         print("error: run `make bootstrap` first (needs .venv and node_modules)", file=sys.stderr)
@@ -290,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             "weight": weight_of_assembly(cloud_assembly),
             "paths": lab_paths(cloud_assembly),
             "types": resource_types(cloud_assembly),
+            "baseline": baseline(args.baseline) if args.baseline else None,
         }
     text = report(results)
     RESULTS.write_text(text, encoding="utf-8")

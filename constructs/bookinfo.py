@@ -18,13 +18,11 @@ class BookinfoProps:
     cluster: where to deploy.
     bookinfo: the plan's namespace, labels and objects.
     mesh_ready: after it a new pod joins the mesh (IstioMesh.data_plane_ready).
-    service_webhook: what may create a Service waits for.
     """
 
     cluster: eks.ICluster
     bookinfo: BookinfoPlan
     mesh_ready: Barrier
-    service_webhook: Barrier
 
 
 class Bookinfo(Construct):
@@ -38,11 +36,7 @@ class Bookinfo(Construct):
 
         if bookinfo.creates_namespace:
             self.namespace: Construct = manifest(
-                self,
-                "Namespace",
-                cluster=props.cluster,
-                objects=[bookinfo.namespace_object],
-                service_webhook=props.service_webhook,
+                self, "Namespace", cluster=props.cluster, objects=[bookinfo.namespace_object]
             )
         else:
             # A patch, not a manifest: deleting a manifest would try to delete the namespace.
@@ -62,12 +56,6 @@ class Bookinfo(Construct):
         # matters to anything.
         props.mesh_ready.hold(self.namespace)
 
-        self.app = manifest(
-            self,
-            "App",
-            cluster=props.cluster,
-            objects=bookinfo.objects,
-            service_webhook=props.service_webhook,
-        )
+        self.app = manifest(self, "App", cluster=props.cluster, objects=bookinfo.objects)
         self.app.node.add_dependency(self.namespace)
         props.mesh_ready.hold(self.app)

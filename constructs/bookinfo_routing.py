@@ -19,14 +19,13 @@ class BookinfoRoutingProps:
     cluster: where to apply.
     routing: the plan's edge routing and scenario objects.
     after: what must exist first: Istio's CRDs and validating webhook (IstioMesh.istiod), the
-        namespace, and, where istiod generates the ingress Service, the wait for its removal.
-    service_webhook: what may create a Service waits for.
+        namespace, and the removal of the cluster's LoadBalancer Services (a Gateway API
+        Gateway gets one from istiod; on delete the Gateway goes first).
     """
 
     cluster: eks.ICluster
     routing: RoutingPlan
     after: Barrier
-    service_webhook: Barrier
 
 
 class BookinfoRouting(Construct):
@@ -43,11 +42,7 @@ class BookinfoRouting(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: BookinfoRoutingProps) -> None:
         super().__init__(scope, construct_id)
         self.manifest = manifest(
-            self,
-            "Resources",
-            cluster=props.cluster,
-            objects=props.routing.edge,
-            service_webhook=props.service_webhook,
+            self, "Resources", cluster=props.cluster, objects=props.routing.edge
         )
         props.after.hold(self.manifest)
         # overwrite: created with `kubectl apply`, so routes a user applied by hand while
@@ -57,7 +52,6 @@ class BookinfoRouting(Construct):
             "Scenario",
             cluster=props.cluster,
             objects=props.routing.scenario,
-            service_webhook=props.service_webhook,
             overwrite=True,
         )
         # Subsets named by the scenario must exist before its routes use them.

@@ -1,6 +1,6 @@
 """ClusterTasks: a small kubectl custom resource provider for what aws-cdk-lib's own cannot do;
 GatewayApiCrds: the Kubernetes Gateway API's CRDs, applied from their pinned release;
-ServiceRemoval: a wait on delete for a Service that istiod generated; StaleRoutes: deletes
+ServiceRemoval: on the stack's deletion, removes every LoadBalancer Service; StaleRoutes: deletes
 routing objects the lab's manifests no longer list.
 
 Why not aws-cdk-lib's constructs: a KubernetesManifest needs the objects in the template,
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -151,23 +151,23 @@ class GatewayApiCrds(Construct):
 @dataclass(frozen=True)
 class ServiceRemovalProps:
     """
-    tasks: the provider that waits.
-    cluster_name, namespace, service: the Service to wait for.
+    tasks: the provider that deletes and waits.
+    cluster_name: the cluster whose LoadBalancer Services go.
     timeout: how long a delete may wait before it gives up (and succeeds); within the
         handler's 10 minutes.
     """
 
     tasks: ClusterTasks
     cluster_name: str
-    namespace: str
-    service: str
     timeout: Duration = field(default_factory=lambda: Duration.minutes(8))
 
 
 class ServiceRemoval(Construct):
-    """On delete, waits until a Service is gone. Make what deletes the Service (e.g. a
-    Gateway API Gateway, whose generated Service goes after it) depend on this, and make
-    this depend on what must still run meanwhile (the load balancer controller)."""
+    """When the stack is deleted, deletes every Service of type LoadBalancer in the cluster
+    (the lab's, a Task's Gateway's, a learner's) and waits until they are gone, so their NLBs
+    go with them. Make what creates such Services depend on this (it then runs after them on
+    delete), and make the load balancer controller, which removes the NLBs, a dependency of
+    it (it then runs before the controller is uninstalled)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: ServiceRemovalProps) -> None:
         super().__init__(scope, construct_id)
@@ -178,10 +178,15 @@ class ServiceRemoval(Construct):
             SERVICE_REMOVAL_RESOURCE_TYPE,
             {
                 tasks_contract.CLUSTER_NAME: props.cluster_name,
-                tasks_contract.NAMESPACE: props.namespace,
-                tasks_contract.SERVICE: props.service,
                 tasks_contract.TIMEOUT_SECONDS: int(props.timeout.to_seconds()),
             },
+        )
+        # The handler deletes only while the stack itself is being deleted.
+        props.tasks.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudformation:DescribeStacks"],
+                resources=[Stack.of(self).stack_id],
+            )
         )
 
 

@@ -1,5 +1,5 @@
-"""IstioMesh: the Gateway API's CRDs, the Istio control plane, the data plane's node agents,
-the ingress gateway's chart and the mesh-wide Telemetry, as the plan describes them."""
+"""IstioMesh: the Gateway API's CRDs, the Istio control plane, the data plane's node agents
+and the gateways' charts, as the plan describes them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 from constructs.barriers import Barrier
 from constructs.cluster_tasks import ClusterTasks, GatewayApiCrds, GatewayApiCrdsProps
-from constructs.kubernetes import helm_chart, manifest
+from constructs.kubernetes import helm_chart
 from plan.mesh import MeshPlan
 
 
@@ -22,10 +22,9 @@ class IstioMeshProps:
     mesh: the plan's releases and objects.
     tasks: the kubectl task provider that applies the Gateway API's CRDs.
     nodes: istiod's chart waits for its pod, which needs nodes to run on.
-    service_webhook: what may create a Service waits for (the load balancer controller's
-        chart, whose webhook rejects Services until its pods run).
-    load_balancer_controller: the gateway's Service gets its NLB from the controller: the
-        gateway is created after it and deleted before it (so the controller removes the NLB).
+    load_balancers: what gives LoadBalancer Services their NLBs and removes them on delete
+        (the controller, and the removal of every such Service): the gateway chart is
+        created after it and uninstalled before it, so its NLB goes with its Service.
     istiod_timeout, node_agents_timeout: how long to wait for istiod, and for the node
         agents on every node, to become ready.
     gateway_timeout: how long to wait for the gateway to become ready (and, on delete, for
@@ -36,8 +35,7 @@ class IstioMeshProps:
     mesh: MeshPlan
     tasks: ClusterTasks
     nodes: Barrier
-    service_webhook: Barrier
-    load_balancer_controller: Barrier
+    load_balancers: Barrier
     istiod_timeout: Duration = field(default_factory=lambda: Duration.minutes(10))
     node_agents_timeout: Duration = field(default_factory=lambda: Duration.minutes(10))
     gateway_timeout: Duration = field(default_factory=lambda: Duration.minutes(10))
@@ -45,8 +43,7 @@ class IstioMeshProps:
 
 class IstioMesh(Construct):
     """Deploys the Gateway API's CRDs, istio/base (CRDs), istiod (waited for until ready), the
-    data plane's node agents (each waited for on every node), the gateway chart and the
-    mesh-wide Telemetry.
+    data plane's node agents (each waited for on every node) and the gateways' charts.
 
     `istiod` is the readiness point for Istio's validating webhook: depend on it, not on
     `base`. `data_plane_ready` holds what must wait until a new application pod joins the
@@ -59,12 +56,7 @@ class IstioMesh(Construct):
 
         def chart(chart_id: str, release, timeout: Duration | None = None) -> eks.HelmChart:
             return helm_chart(
-                self,
-                chart_id,
-                cluster=props.cluster,
-                release=release,
-                service_webhook=props.service_webhook,
-                timeout=timeout,
+                self, chart_id, cluster=props.cluster, release=release, timeout=timeout
             )
 
         self.gateway_api_crds = GatewayApiCrds(
@@ -92,22 +84,20 @@ class IstioMesh(Construct):
         istiod_ready.hold(*self.node_agents)
         self.data_plane_ready = istiod_ready + Barrier(self.node_agents)
 
-        # A Telemetry resource needs Istio's CRDs and validating webhook: istiod first.
-        self.telemetry: eks.KubernetesManifest | None = None
-        if mesh.telemetry:
-            self.telemetry = manifest(
-                self,
-                "Telemetry",
-                cluster=props.cluster,
-                objects=mesh.telemetry,
-                service_webhook=props.service_webhook,
-            )
-            istiod_ready.hold(self.telemetry)
-
         self.gateway_chart: eks.HelmChart | None = None
         if mesh.gateway is not None:
             # Its `helm uninstall --wait` returns only once the Service and its NLB are gone;
-            # only then may CloudFormation go on to uninstall the controller.
-            self.gateway_chart = chart("Gateway", mesh.gateway, props.gateway_timeout)
+            # only then may CloudFormation go on to uninstall the controller. The id is not
+            # the "Gateway" of labs whose release was istio-ingress in its own namespace:
+            # aws-cdk-lib's helm handler would upgrade a renamed release in place and leave
+            # the old one (and its NLB) running, whereas a new id makes CloudFormation
+            # install this release and then uninstall the old one.
+            self.gateway_chart = chart("IngressGateway", mesh.gateway, props.gateway_timeout)
             istiod_ready.hold(self.gateway_chart)
-            props.load_balancer_controller.hold(self.gateway_chart)
+            props.load_balancers.hold(self.gateway_chart)
+
+        # Inside the cluster only (ClusterIP): it needs istiod's injection, not the controller.
+        self.egress_gateway_chart = chart(
+            "EgressGateway", mesh.egress_gateway, props.gateway_timeout
+        )
+        istiod_ready.hold(self.egress_gateway_chart)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from aws_cdk import aws_eks_v2 as eks
 
 from constructs import Construct
-from constructs.barriers import Barrier
 from constructs.kubernetes import helm_chart, manifest
 from plan.observability import ObservabilityPlan
 
@@ -18,12 +17,10 @@ class ObservabilityProps:
     """
     cluster: where to install.
     observability: the plan's releases and the tracing backend's objects.
-    service_webhook: what may create a Service waits for.
     """
 
     cluster: eks.ICluster
     observability: ObservabilityPlan
-    service_webhook: Barrier
 
 
 class Observability(Construct):
@@ -42,13 +39,7 @@ class Observability(Construct):
         plan = props.observability
 
         def chart(chart_id: str, release) -> eks.HelmChart:
-            return helm_chart(
-                self,
-                chart_id,
-                cluster=props.cluster,
-                release=release,
-                service_webhook=props.service_webhook,
-            )
+            return helm_chart(self, chart_id, cluster=props.cluster, release=release)
 
         self.prometheus = chart("Prometheus", plan.prometheus)
         self.grafana = chart("Grafana", plan.grafana)
@@ -58,11 +49,7 @@ class Observability(Construct):
         self.tracing_backend: eks.KubernetesManifest | None = None
         if plan.tracing_objects:
             self.tracing_backend = manifest(
-                self,
-                "Tracing",
-                cluster=props.cluster,
-                objects=plan.tracing_objects,
-                service_webhook=props.service_webhook,
+                self, "Tracing", cluster=props.cluster, objects=plan.tracing_objects
             )
             # The namespace comes with the Prometheus chart (create_namespace).
             self.tracing_backend.node.add_dependency(self.prometheus)

@@ -13,9 +13,6 @@ class HelmRelease:
     """
     wait: whether the install waits for the release's workloads to be ready (and its
         uninstall for its resources to be gone).
-    no_services: the evidence, when there is some, that the chart renders no Service, so that
-        it need not wait for the load balancer controller's Service webhook; None for a chart
-        that may create one (most do).
     """
 
     repository: str
@@ -25,4 +22,3 @@ class HelmRelease:
     namespace: str
     values: Mapping[str, Any]
     wait: bool = False
-    no_services: str | None = None

@@ -30,9 +30,10 @@ NOT_MESHED_LABELS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-# The sidecar's requests, the chart's default, named because the capacity check adds them up
-# for every injected pod (and for every gateway pod istiod deploys from its proxy template).
-SIDECAR_RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}}
+# The sidecar's requests, the demo profile's (global.proxy.resources), named because the
+# capacity check adds them up for every injected pod (and for every gateway pod istiod
+# deploys from its proxy template).
+SIDECAR_RESOURCES = {"requests": {"cpu": "10m", "memory": "40Mi"}}
 
 
 @dataclass(frozen=True)
@@ -112,12 +113,13 @@ class Waypoint:
         }
 
 
-# ztunnel's and istio-cni's requests: the charts' defaults (release-1.31), named because the
+# ztunnel's and istio-cni's requests, the demo profile's (release-1.31), named because the
 # capacity check adds them up on every node.
-ZTUNNEL_RESOURCES = {"requests": {"cpu": "200m", "memory": "512Mi"}}
-CNI_RESOURCES = {"requests": {"cpu": "100m", "memory": "100Mi"}}
-# istiod's default for the waypoint Deployments it generates (global.waypoint.resources).
-WAYPOINT_RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}}
+ZTUNNEL_RESOURCES = {"requests": {"cpu": "10m", "memory": "40Mi"}}
+CNI_RESOURCES = {"requests": {"cpu": "10m", "memory": "40Mi"}}
+# The demo profile's requests for the waypoint Deployments istiod generates
+# (global.waypoint.resources).
+WAYPOINT_RESOURCES = {"requests": {"cpu": "10m", "memory": "40Mi"}}
 
 
 @dataclass(frozen=True)
@@ -174,13 +176,9 @@ class AmbientDataPlane:
         names, namespace and profile); both DaemonSets are waited for on every node, since a
         pod started on a node before both run there is not redirected into the mesh."""
         agents = []
-        for (chart, release), values, renders in (
-            (
-                facts.ISTIO_CNI,
-                {"profile": "ambient", "resources": self.cni_resources},
-                "RBAC, a ConfigMap, a DaemonSet",
-            ),
-            (facts.ZTUNNEL, {"resources": self.ztunnel_resources}, "a DaemonSet"),
+        for (chart, release), values in (
+            (facts.ISTIO_CNI, {"profile": "ambient", "resources": self.cni_resources}),
+            (facts.ZTUNNEL, {"resources": self.ztunnel_resources}),
         ):
             agents.append(
                 HelmRelease(
@@ -191,10 +189,6 @@ class AmbientDataPlane:
                     namespace=facts.ISTIO_SYSTEM,
                     values=values,
                     wait=True,
-                    no_services=(
-                        f"istio/{chart} renders a ServiceAccount, {renders}; no Service (helm "
-                        "template of the release-1.31 chart with these values)"
-                    ),
                 )
             )
         return tuple(agents)

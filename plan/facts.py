@@ -38,6 +38,12 @@ ISTIOD = ("istiod", "istiod")
 ISTIO_CNI = ("cni", "istio-cni")
 ZTUNNEL = ("ztunnel", "ztunnel")
 ISTIO_GATEWAY_CHART = "gateway"
+# The gateways as the Istio docs' demo install names them: Deployment, Service and the pods'
+# `app` label, in istio-system; the pods' `istio` label is what the docs' Gateways select.
+INGRESS_GATEWAY = "istio-ingressgateway"
+INGRESS_GATEWAY_SELECTOR = "ingressgateway"
+EGRESS_GATEWAY = "istio-egressgateway"
+EGRESS_GATEWAY_SELECTOR = "egressgateway"
 
 INJECTION_LABEL = "istio-injection"
 INJECTION_ENABLED, INJECTION_DISABLED = "enabled", "disabled"

@@ -4,12 +4,14 @@ Both ingresses put one internet-facing NLB in front of an Envoy gateway, configu
 same `NlbSettings`; they differ in who deploys the gateway and in the API of Bookinfo's edge
 route:
 
-- `ChartIngress`: the istio/gateway chart deploys the gateway; the Bookinfo `Gateway` (its
-  selector and listening port) and the chart's values (pod labels, Service ports, NLB
-  annotations) are both derived from it, so the port the Gateway listens on cannot drift from
-  the ports the gateway Service exposes.
+- `ChartIngress`: the istio/gateway chart deploys the gateway as the Istio docs' demo install
+  does (`istio-ingressgateway` in istio-system, the demo profile's ports); the chart's values
+  (pod labels, Service ports, NLB annotations) come from it, and the Bookinfo sample's own
+  `Gateway` (selector `istio: ingressgateway`, port 8080) is checked against it, so the port
+  the Gateway listens on cannot drift from the ports the gateway Service exposes.
 - `GatewayApiIngress`: a Kubernetes Gateway API `Gateway` of class `istio`, which istiod
-  deploys with its Service; the Gateway carries the same NLB annotations and HTTP port.
+  deploys with its Service; istiod's defaults for the class (MeshPlan's istiod values) give
+  that Service, as every `istio`-class Gateway's, the same NLB annotations.
 
 Everything that differs between the two is answered by the object; nobody else asks which
 one it is.
@@ -40,6 +42,10 @@ def _frozen_resources(
     return MappingProxyType({kind: _frozen(amounts) for kind, amounts in resources.items()})
 
 
+# The GatewayClass istiod deploys a gateway for (Deployment and Service) per Gateway.
+ISTIO_GATEWAY_CLASS = "istio"
+
+
 @dataclass(frozen=True)
 class ServiceRef:
     """A Service by namespace and name."""
@@ -56,8 +62,13 @@ class NlbSettings:
     # Envoy's readiness endpoint; the NLB health-checks it instead of probing each traffic port.
     status_port: ServicePort = ServicePort("status-port", 15021, 15021)
     readiness_path: str = "/healthz/ready"
-    http_port: ServicePort = ServicePort("http2", 80, 80)
-    https_port: ServicePort = ServicePort("https", 443, 443)
+    # The demo profile's: the gateway pod listens on unprivileged ports behind 80 and 443.
+    http_port: ServicePort = ServicePort("http2", 80, 8080)
+    https_port: ServicePort = ServicePort("https", 443, 8443)
+    # The AWS Load Balancer Controller's class: a Service that names it is the controller's,
+    # and the cluster's AWS cloud provider leaves it alone (the controller's Service
+    # mutator, which would otherwise write it in, is off).
+    load_balancer_class: str = "service.k8s.aws/nlb"
 
     def service_annotations(self) -> dict[str, str]:
         """AWS Load Balancer Controller annotations: internet-facing NLB, IP targets,
@@ -117,20 +128,28 @@ class Ingress(Protocol):
 class ChartIngress:
     """The istio/gateway release fronted by an internet-facing NLB.
 
-    Defaults reproduce the layout of the Istio docs' Helm install: release and namespace
-    `istio-ingress`, pods labelled `istio=ingressgateway` (the label the docs' Gateways select
-    on).
+    Defaults reproduce the Istio docs' demo install, which the Task pages' commands name:
+    release, Deployment and Service `istio-ingressgateway` in istio-system, pods labelled
+    `app=istio-ingressgateway` and `istio=ingressgateway`, the demo profile's ports (status,
+    http2 80 to 8080, https 443 to 8443, tcp 31400 for TCP Traffic Shifting, tls 15443) and
+    its requests.
     """
 
-    release: str = "istio-ingress"
-    namespace: str = "istio-ingress"
+    release: str = facts.INGRESS_GATEWAY
+    namespace: str = facts.ISTIO_SYSTEM
     labels: Mapping[str, str] = field(
-        default_factory=lambda: _frozen({"app": "istio-ingress", "istio": "ingressgateway"})
+        default_factory=lambda: _frozen(
+            {"app": facts.INGRESS_GATEWAY, "istio": facts.INGRESS_GATEWAY_SELECTOR}
+        )
     )
     nlb: NlbSettings = field(default_factory=NlbSettings)
-    # The chart's default requests, named here because the capacity check adds them up.
+    extra_ports: tuple[ServicePort, ...] = (
+        ServicePort("tcp", 31400, 31400),
+        ServicePort("tls", 15443, 15443),
+    )
+    # The demo profile's requests, named here because the capacity check adds them up.
     resources: Mapping[str, Mapping[str, str]] = field(
-        default_factory=lambda: _frozen_resources({"requests": {"cpu": "100m", "memory": "128Mi"}})
+        default_factory=lambda: _frozen_resources({"requests": {"cpu": "10m", "memory": "40Mi"}})
     )
 
     @classmethod
@@ -161,7 +180,9 @@ class ChartIngress:
 
     @property
     def service_ports(self) -> tuple[ServicePort, ...]:
-        return (self.nlb.status_port, self.nlb.http_port, self.nlb.https_port)
+        # The status port first, as the demo profile orders them (some load balancers
+        # health-check the first port).
+        return (self.nlb.status_port, self.nlb.http_port, self.nlb.https_port, *self.extra_ports)
 
     @property
     def selector(self) -> dict[str, str]:
@@ -179,32 +200,27 @@ class ChartIngress:
 
     def chart_values(self) -> dict[str, Any]:
         """Values for the istio/gateway Helm chart."""
-        return {
-            "labels": dict(self.labels),
-            "resources": {kind: dict(amounts) for kind, amounts in self.resources.items()},
-            "service": {
+        return gateway_chart_values(
+            self.labels,
+            self.resources,
+            {
                 "type": "LoadBalancer",
+                "loadBalancerClass": self.nlb.load_balancer_class,
                 "ports": [port.to_service_port() for port in self.service_ports],
                 "annotations": self.nlb.service_annotations(),
             },
-        }
+        )
 
     def gateway_release(self, istio_version: str) -> HelmRelease | None:
         # wait: on delete, `helm uninstall --wait` returns only once the Service is gone,
         # i.e. once the load balancer controller has removed the NLB behind its finalizer.
-        return HelmRelease(
-            repository=facts.ISTIO_CHART_REPOSITORY,
-            chart=facts.ISTIO_GATEWAY_CHART,
-            version=istio_version,
-            release=self.release,
-            namespace=self.namespace,
-            values=self.chart_values(),
-            wait=True,
+        return gateway_chart_release(
+            self.release, self.namespace, self.chart_values(), istio_version
         )
 
     def edge_objects(self, namespace: str) -> list[KubernetesObject]:
         objects = in_namespace(load_manifest("bookinfo-routing.yaml"), namespace)
-        bind_gateways(objects, self)
+        check_gateways(objects, self)
         return objects
 
     def gateway_workloads(self) -> tuple[GatewayWorkload, ...]:
@@ -221,7 +237,6 @@ class ChartIngress:
         return ()
 
     def pods(self, proxy: Requests) -> tuple[Pods, ...]:
-        # The gateway's autoscaler starts with one replica.
         return (Pods(self.release, Requests.of(self.resources)),)
 
     def url(self, hostname: str, path: str) -> str:
@@ -232,13 +247,13 @@ class ChartIngress:
 class GatewayApiIngress:
     """A Kubernetes Gateway API `Gateway` of class `istio`: istiod deploys its Deployment and
     its Service (`<name>-<class>`, status port 15021 first, then the listeners' ports) in
-    the Gateway's namespace, and the Service takes the annotations of
-    `spec.infrastructure.annotations`.
+    the Gateway's namespace, and overlays its defaults for the class on the Service (the
+    NLB annotations of `nlb`, as istiod's chart values set them for every such Gateway).
     """
 
     namespace: str
     name: str = "bookinfo-gateway"
-    gateway_class: str = "istio"
+    gateway_class: str = ISTIO_GATEWAY_CLASS
     listener: str = "http"
     nlb: NlbSettings = field(default_factory=NlbSettings)
 
@@ -273,7 +288,6 @@ class GatewayApiIngress:
             "metadata": {"name": self.name, "namespace": self.namespace},
             "spec": {
                 "gatewayClassName": self.gateway_class,
-                "infrastructure": {"annotations": self.nlb.service_annotations()},
                 "listeners": [
                     {
                         "name": self.listener,
@@ -319,24 +333,59 @@ class GatewayApiIngress:
         return f"http://{hostname}:{self.listen_port}{path}"
 
 
-def bind_gateways(objects: list[KubernetesObject], gateway: ChartIngress) -> None:
-    """Fill every Istio Gateway's selector and server ports from `gateway`, in place.
+def gateway_chart_values(
+    labels: Mapping[str, str],
+    resources: Mapping[str, Mapping[str, str]],
+    service: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Values for the istio/gateway chart: the pods' labels and requests, one replica without
+    an autoscaler (as the demo profile runs its gateways), and the Service."""
+    return {
+        "labels": dict(labels),
+        "resources": {kind: dict(amounts) for kind, amounts in resources.items()},
+        "autoscaling": {"enabled": False},
+        "service": dict(service),
+    }
 
-    The YAML must leave them out: a hand-written port is how the lab's predecessor ended up
-    with a Gateway on 8080 behind a Service that only exposes 80 and 443.
+
+def gateway_chart_release(
+    release: str, namespace: str, values: Mapping[str, Any], istio_version: str
+) -> HelmRelease:
+    """An istio/gateway release, waited for until its pod is ready."""
+    return HelmRelease(
+        repository=facts.ISTIO_CHART_REPOSITORY,
+        chart=facts.ISTIO_GATEWAY_CHART,
+        version=istio_version,
+        release=release,
+        namespace=namespace,
+        values=values,
+        wait=True,
+    )
+
+
+def check_gateways(objects: list[KubernetesObject], gateway: ChartIngress) -> None:
+    """Refuse an Istio Gateway whose selector or server port is not `gateway`'s.
+
+    The Bookinfo sample's Gateway is applied as the Istio release writes it (selector
+    `istio: ingressgateway`, port 8080); its port must be the pod side of the gateway's http
+    Service port, or nothing answers: a Gateway on 8080 behind a Service that only exposed
+    80 and 443 is how the lab's predecessor lost its afternoon.
     """
     for obj in objects:
         if obj["kind"] != "Gateway":
             continue
         name = obj["metadata"]["name"]
-        spec = obj["spec"]
-        if "selector" in spec:
-            raise ValueError(f"Gateway {name}: selector must not be set in YAML")
-        spec["selector"] = gateway.selector
-        for server in spec["servers"]:
-            if "number" in server["port"]:
-                raise ValueError(f"Gateway {name}: port.number must not be set in YAML")
-            server["port"]["number"] = gateway.listen_port
+        if obj["spec"].get("selector") != gateway.selector:
+            raise ValueError(
+                f"Gateway {name}: selector {obj['spec'].get('selector')} is not the ingress "
+                f"gateway's {gateway.selector} (plan/ingress.py)"
+            )
+        for server in obj["spec"]["servers"]:
+            if server["port"].get("number") != gateway.listen_port:
+                raise ValueError(
+                    f"Gateway {name}: port {server['port'].get('number')} is not the ingress "
+                    f"gateway's HTTP target port {gateway.listen_port} (plan/ingress.py)"
+                )
 
 
 def bind_routes(objects: list[KubernetesObject], ingress: GatewayApiIngress) -> None:

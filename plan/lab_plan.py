@@ -62,8 +62,21 @@ class ControllerPlan:
 
     @property
     def values(self) -> dict[str, Any]:
-        """What the lab adds to the chart's values."""
-        return {"replicaCount": self.replicas, "resources": self.resources}
+        """What the lab adds to the chart's values.
+
+        The Service mutator webhook is off. It only writes `loadBalancerClass:
+        service.k8s.aws/nlb` into LoadBalancer Services created without a class, and with
+        failurePolicy Fail it made every chart that may create a Service (istiod, the
+        gateways, the observability charts, Bookinfo) wait for the controller's pods. Every
+        Service the lab means for the controller names the class itself (NlbSettings), or
+        carries the `external` type annotation that the controller claims (v3.2.2:
+        IsServiceSupported in pkg/service/service_utils.go) and the AWS cloud provider skips.
+        """
+        return {
+            "replicaCount": self.replicas,
+            "resources": self.resources,
+            "enableServiceMutatorWebhook": False,
+        }
 
     @property
     def pods(self) -> tuple[Pods, ...]:
@@ -167,7 +180,7 @@ class LabPlan:
         namespace labelled for this data plane."""
         return analyze(
             self.analyzed_objects if objects is None else objects,
-            gateways=self.ingress.gateway_workloads(),
+            gateways=(*self.ingress.gateway_workloads(), *self.mesh.gateway_workloads),
             gateway_api_workloads=self.ingress.gateway_api_workloads(),
             reserved_subsets=reserved_subsets,
             namespace_labels={self.bookinfo.namespace: dict(self.bookinfo.labels)},

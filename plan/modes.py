@@ -34,4 +34,4 @@ TRACING: Mapping[str, TracingBackend | None] = MappingProxyType(
 )
 
 # Namespaces Bookinfo must not share: Istio's own, and the chart gateway's.
-RESERVED_NAMESPACES = (facts.ISTIO_SYSTEM, ChartIngress().namespace)
+RESERVED_NAMESPACES = tuple(dict.fromkeys((facts.ISTIO_SYSTEM, ChartIngress().namespace)))

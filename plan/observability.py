@@ -1,7 +1,6 @@
 """Observability as the plan describes it: every service that other parts of the lab must
-agree on (istiod's tracing extension provider, the mesh-wide Telemetry resource, Kiali's and
-Grafana's data sources, the stack outputs, smoke), the tracing backends, and the values of the
-Prometheus, Grafana and Kiali charts.
+agree on (istiod's extension providers, Kiali's and Grafana's data sources, the stack outputs,
+smoke), the tracing backends, and the values of the Prometheus, Grafana and Kiali charts.
 """
 
 from __future__ import annotations
@@ -60,6 +59,54 @@ class PortForward:
     def output(self) -> str:
         """The text of a stack output: the command, then where to point the browser."""
         return f"{self.command}  # then open {self.local_url}"
+
+
+@dataclass(frozen=True)
+class ExtensionProvider:
+    """An entry of istiod's meshConfig.extensionProviders: a name that Telemetry resources
+    and meshConfig.defaultProviders select, the provider's type (its key in the entry:
+    "opentelemetry", "zipkin", "envoyOtelAls", "skywalking") and where it sends."""
+
+    name: str
+    kind: str
+    service: ClusterService
+
+    def mesh_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            self.kind: {"service": self.service.host, "port": self.service.port},
+        }
+
+
+_OTEL_COLLECTOR = ClusterService("opentelemetry-collector", 4317, "observability")
+# The extension providers of Istio's demo profile (the istiod chart's files/profile-demo.yaml,
+# release-1.31), by the names the Tasks' Telemetry resources use: OpenTelemetry access logs
+# ("otel"), OpenTelemetry tracing ("otel-tracing"), SkyWalking and Jaeger. Their backends
+# are the ones each Task installs.
+DEMO_EXTENSION_PROVIDERS = (
+    ExtensionProvider("otel", "envoyOtelAls", _OTEL_COLLECTOR),
+    ExtensionProvider("skywalking", "skywalking", ClusterService("tracing", 11800)),
+    ExtensionProvider("otel-tracing", "opentelemetry", _OTEL_COLLECTOR),
+    ExtensionProvider("jaeger", "opentelemetry", ClusterService("jaeger-collector", 4317)),
+)
+
+
+def extension_providers(tracing: TracingBackend | None) -> tuple[ExtensionProvider, ...]:
+    """The demo profile's providers, and the lab's tracing backend's unless one of them is
+    it already; a backend that took a demo provider's name for another service is refused."""
+    providers = DEMO_EXTENSION_PROVIDERS
+    if tracing is None:
+        return providers
+    own = tracing.extension_provider()
+    same_name = [p for p in providers if p.name == own.name]
+    if not same_name:
+        return (*providers, own)
+    if same_name != [own]:
+        raise ValueError(
+            f"tracing backend {own.name}: the demo profile's provider of that name sends to "
+            f"{same_name[0].service.host}:{same_name[0].service.port} ({same_name[0].kind})"
+        )
+    return providers
 
 
 PROMETHEUS = ClusterService("prometheus", 9090)
@@ -131,29 +178,9 @@ class TracingBackend:
     def ui(self) -> PortForward:
         return PortForward(self.query.in_cluster(), self.ui_local_port, self.ui_path)
 
-    def extension_provider(self) -> dict[str, Any]:
-        """meshConfig.extensionProviders entry: where istiod tells proxies to send spans."""
-        collector = self.collector.in_cluster()
-        return {
-            "name": self.name,
-            self.provider_kind: {"service": collector.host, "port": collector.port},
-        }
-
-    def telemetry(self, sampling_percentage: float) -> dict[str, Any]:
-        """The mesh-wide Telemetry resource that selects this provider."""
-        return {
-            "apiVersion": "telemetry.istio.io/v1",
-            "kind": "Telemetry",
-            "metadata": {"name": "mesh-default", "namespace": OBSERVABILITY_NAMESPACE},
-            "spec": {
-                "tracing": [
-                    {
-                        "providers": [{"name": self.name}],
-                        "randomSamplingPercentage": sampling_percentage,
-                    }
-                ]
-            },
-        }
+    def extension_provider(self) -> ExtensionProvider:
+        """Where istiod tells proxies to send spans."""
+        return ExtensionProvider(self.name, self.provider_kind, self.collector.in_cluster())
 
     def kiali_values(self) -> dict[str, Any]:
         """Kiali's external_services.tracing."""

@@ -84,7 +84,8 @@ class Report:
             lines.append(
                 f"  after {self.traces.waited_s:.0f} s no trace had passed through "
                 f"{', '.join(self.traces.missing)}; with tracingSampling below 100 send more "
-                "requests (-n), and check the Telemetry resource mesh-default in istio-system"
+                "requests (-n); a Telemetry resource in istio-system (one a Task applied) "
+                "overrides the lab's tracing defaults: `kubectl get telemetry -A`"
             )
         if not verdict.passed:
             lines.extend(f"  {problem}" for problem in verdict.problems)

@@ -24,7 +24,6 @@ from constructs.cluster_tasks import (
 )
 from constructs.istio_mesh import IstioMesh, IstioMeshProps
 from constructs.observability import Observability, ObservabilityProps
-from constructs.service_webhook import controller_chart
 from plan import facts
 from plan.config import KubernetesRelease
 from plan.lab_plan import LabPlan
@@ -111,18 +110,25 @@ class ClusterStack(Stack):
             max_size=config.node_count,
             subnets=private_subnets,
         )
-        # CDK already orders the controller's chart (which waits for its pods) after the nodes.
-        load_balancer_controller = self.cluster.alb_controller
-        # The controller's Service webhook fails closed: what may create a Service waits for
-        # the controller's chart. What gets an NLB is also deleted while the controller runs.
-        service_webhook = Barrier((controller_chart(load_balancer_controller),))
-        nlb_controller = Barrier((load_balancer_controller,))
-
         self.tasks = ClusterTasks(
             self,
             "ClusterTasks",
             props=ClusterTasksProps(cluster=self.cluster, kubectl_layer=layer),
         )
+        # On destroy, every LoadBalancer Service goes (and its NLB with it) while the load
+        # balancer controller still runs: after what makes such Services (the gateway chart,
+        # the edge routing's Gateway API Gateway), before the controller is uninstalled. On
+        # create only it and what it holds wait for the controller, not istiod. The construct id
+        # is that of the earlier wait for the Gateway API Gateway's Service, which it replaces
+        # in place. (aws-cdk-lib already orders the controller's chart after the nodes.)
+        self.service_removal = ServiceRemoval(
+            self,
+            "IngressServiceRemoval",
+            props=ServiceRemovalProps(tasks=self.tasks, cluster_name=self.cluster.cluster_name),
+        )
+        self.service_removal.node.add_dependency(self.cluster.alb_controller)
+        load_balancers = Barrier((self.service_removal,))
+
         self.mesh = IstioMesh(
             self,
             "Istio",
@@ -131,18 +137,13 @@ class ClusterStack(Stack):
                 mesh=plan.mesh,
                 tasks=self.tasks,
                 nodes=Barrier((self.nodegroup,)),
-                service_webhook=service_webhook,
-                load_balancer_controller=nlb_controller,
+                load_balancers=load_balancers,
             ),
         )
         self.observability = Observability(
             self,
             "Observability",
-            props=ObservabilityProps(
-                cluster=self.cluster,
-                observability=plan.observability,
-                service_webhook=service_webhook,
-            ),
+            props=ObservabilityProps(cluster=self.cluster, observability=plan.observability),
         )
         self.bookinfo = Bookinfo(
             self,
@@ -151,37 +152,15 @@ class ClusterStack(Stack):
                 cluster=self.cluster,
                 bookinfo=plan.bookinfo,
                 mesh_ready=self.mesh.data_plane_ready,
-                service_webhook=service_webhook,
             ),
         )
-
-        routing_after = Barrier((self.mesh.istiod, self.bookinfo.namespace))
-        self.ingress_service_removal: ServiceRemoval | None = None
-        generated = plan.ingress.generated_service
-        if generated is not None:
-            # istiod, not Helm, owns the Service, and `kubectl delete` of its Gateway returns
-            # before that Service (and its NLB) is gone: on delete, this waits for the Service
-            # after the Gateway is deleted and before the controller is.
-            self.ingress_service_removal = ServiceRemoval(
-                self,
-                "IngressServiceRemoval",
-                props=ServiceRemovalProps(
-                    tasks=self.tasks,
-                    cluster_name=self.cluster.cluster_name,
-                    namespace=generated.namespace,
-                    service=generated.name,
-                ),
-            )
-            nlb_controller.hold(self.ingress_service_removal)
-            routing_after += Barrier((self.ingress_service_removal,))
         self.routing = BookinfoRouting(
             self,
             "Routing",
             props=BookinfoRoutingProps(
                 cluster=self.cluster,
                 routing=plan.routing,
-                after=routing_after,
-                service_webhook=service_webhook,
+                after=Barrier((self.mesh.istiod, self.bookinfo.namespace)) + load_balancers,
             ),
         )
 

@@ -45,7 +45,7 @@ def graph(synthesized_ambient):
 def charts(template):
     return {
         release: helm_chart(template, release)
-        for release in ("istiod", "istio-cni", "ztunnel", "istio-ingress")
+        for release in ("istiod", "istio-cni", "ztunnel", "istio-ingressgateway")
     }
 
 
@@ -155,8 +155,8 @@ def test_grafana_gets_the_ztunnel_dashboard(charts, template, synthesized_ambien
 def test_the_ingress_gateway_chart_is_unchanged_by_ambient(charts, cluster_template):
     # The istio/gateway chart's gateway is a plain Envoy deployment, not a sidecar: the same
     # values serve both data planes.
-    sidecar_values = chart_values(helm_chart(cluster_template, "istio-ingress")[1])
-    assert chart_values(charts["istio-ingress"][1]) == sidecar_values
+    sidecar_values = chart_values(helm_chart(cluster_template, "istio-ingressgateway")[1])
+    assert chart_values(charts["istio-ingressgateway"][1]) == sidecar_values
 
 
 def test_the_sidecar_lab_has_no_node_agents_and_no_waypoint(cluster_template):

@@ -60,12 +60,16 @@ def test_a_node_group_too_small_is_refused_in_one_line(dataplane):
 
 
 def test_the_refusal_is_the_arithmetic_of_what_is_asked_and_offered():
-    # One t3.medium offers fewer pods and less memory than one m5.large, which fits.
+    # One m5.large fits; one t3.medium has the CPU and memory the lab asks (the demo
+    # profile's requests are small) but not the pods: its ENIs give it 17.
     fits = lab_plan(nodeInstanceType="m5.large", nodeCount=1).capacity()
     assert fits.fits
     small = INSTANCE_TYPES["t3.medium"]
-    assert fits.pods_with_headroom > small.max_pods
-    assert fits.with_headroom.memory_mib > small.allocatable.memory_mib
+    assert fits.pods_with_headroom > small.max_pods == 17
+    assert fits.with_headroom.memory_mib <= small.allocatable.memory_mib
+    assert fits.with_headroom.cpu_millicores <= small.allocatable.cpu_millicores
+    with pytest.raises(ConfigError, match=r"nodeInstanceType='t3.medium'.* pods"):
+        lab_plan(nodeInstanceType="t3.medium", nodeCount=1)
 
 
 def test_chart_pods_count_the_requests_their_chart_values_set(synthesized):
@@ -76,7 +80,9 @@ def test_chart_pods_count_the_requests_their_chart_values_set(synthesized):
         return chart_values(helm_chart(template, release)[1])
 
     assert requests["istiod"] == Requests.of(values("istiod")["resources"])
-    assert requests["istio-ingress"] == Requests.of(values("istio-ingress")["resources"])
+    assert requests["istio-ingressgateway"] == Requests.of(
+        values("istio-ingressgateway")["resources"]
+    )
     assert requests["prometheus"] == Requests.of(values("prometheus")["server"]["resources"])
     assert requests["grafana"] == Requests.of(values("grafana")["resources"])
     assert requests["kiali"] == Requests.of(values("kiali")["deployment"]["resources"])

@@ -55,7 +55,8 @@ def test_the_tracing_key_picks_the_backend(name, backend):
 def test_tracing_none_deploys_no_backend():
     plan = lab_plan(tracing="none")
     assert plan.tracing is None
-    assert plan.observability.tracing_objects == () and plan.mesh.telemetry == ()
+    assert plan.observability.tracing_objects == ()
+    assert "tracing" not in plan.mesh.istiod.values["meshConfig"]["defaultProviders"]
 
 
 @pytest.mark.parametrize("version", sorted(SUPPORTED_KUBERNETES))

@@ -212,7 +212,7 @@ def test_the_example_finding_is_what_the_analyzer_says():
     objects = lab_objects()
     for obj in objects:
         if obj["kind"] == "Gateway":
-            obj["spec"]["servers"][0]["port"]["number"] = 8080
+            obj["spec"]["servers"][0]["port"]["number"] = 8000
     (finding,) = analyzer_messages(objects)
     assert f"error: {finding}" in text(DOCS / "validation.md")
 

@@ -49,7 +49,7 @@ def by_kind(objects, kind, api=None):
 
 def test_no_istio_gateway_chart_and_no_istio_gateway(template, routing):
     releases = {r["Properties"]["Release"] for r in template.find_resources(HELM_CHART).values()}
-    assert "istio-ingress" not in releases
+    assert "istio-ingressgateway" not in releases
     _, objects = routing
     assert not by_kind(objects, "Gateway", "networking.istio.io/v1")
     assert not by_kind(objects, "VirtualService")
@@ -67,18 +67,21 @@ def test_the_gateway_is_istios_class_listening_on_http_80_in_bookinfos_namespace
     assert (listener["name"], listener["port"], listener["protocol"]) == ("http", 80, "HTTP")
 
 
-def test_its_nlb_is_configured_exactly_as_the_charts(routing, cluster_template):
-    # The default synth's istio/gateway chart Service and this Gateway's generated Service
-    # carry the same annotations: the same internet-facing NLB, IP targets, health check.
+def test_its_nlb_is_configured_exactly_as_the_charts(routing, template, cluster_template):
+    # The default synth's istio/gateway chart Service and the Service istiod generates for
+    # this Gateway (with istiod's defaults for its class) carry the same annotations: the
+    # same internet-facing NLB, IP targets, health check.
     _, objects = routing
     gateway = by_kind(objects, "Gateway", GATEWAY_API)["bookinfo-gateway"]
-    chart_annotations = chart_values(helm_chart(cluster_template, "istio-ingress")[1])["service"][
-        "annotations"
-    ]
-    assert gateway["spec"]["infrastructure"]["annotations"] == chart_annotations
+    chart_service = chart_values(helm_chart(cluster_template, "istio-ingressgateway")[1])["service"]
+    class_defaults = chart_values(helm_chart(template, "istiod")[1])["gatewayClasses"]
+    generated = class_defaults[gateway["spec"]["gatewayClassName"]]["service"]
+    assert generated["metadata"]["annotations"] == chart_service["annotations"]
+    # The Gateway adds none of its own: the class defaults are the one source.
+    assert "infrastructure" not in gateway["spec"]
     prefix = "service.beta.kubernetes.io/aws-load-balancer"
     # Istio's generated Service exposes the status port 15021 first.
-    assert chart_annotations[f"{prefix}-healthcheck-port"] == "15021"
+    assert chart_service["annotations"][f"{prefix}-healthcheck-port"] == "15021"
 
 
 def test_the_route_matches_what_the_virtual_service_matches(routing, cluster_template):
@@ -120,20 +123,16 @@ def test_bookinfo_url_reads_the_generated_service_and_the_listeners_port(templat
 
 
 def test_the_gateway_goes_while_the_controller_runs_and_its_service_is_waited_for(
-    template, routing, namespace
+    template, routing
 ):
     graph = dependencies(template.to_json())
     routing_id, _ = routing
-    removal_id, removal = only(
+    removal_id, _ = only(
         template.find_resources(SERVICE_REMOVAL_RESOURCE_TYPE), "Service removal wait"
     )
-    assert (removal["Properties"]["Namespace"], removal["Properties"]["Service"]) == (
-        namespace,
-        "bookinfo-gateway-istio",
-    )
     controller_id, _ = helm_chart(template, "aws-load-balancer-controller")
-    # Created in this order, deleted in the reverse: the Gateway, then the wait for its
-    # Service, then the controller.
+    # Created in this order, deleted in the reverse: the Gateway, then the removal of every
+    # LoadBalancer Service (its own among them), then the controller.
     assert removal_id in ancestors(graph, routing_id)
     assert controller_id in ancestors(graph, removal_id)
     istiod_id, _ = helm_chart(template, "istiod")
@@ -151,7 +150,7 @@ def test_the_crds_come_first_in_this_mode_too(template, routing):
 def test_the_gateways_pod_counts_in_the_capacity(synthesized_gateway_api):
     plan = synthesized_gateway_api.plan
     pods = {p.what: p for p in plan.pods}
-    assert "istio-ingress" not in pods
+    assert "istio-ingressgateway" not in pods
     assert pods["bookinfo-gateway-istio"].requests == plan.mesh.proxy_requests
 
 

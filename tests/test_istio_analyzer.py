@@ -41,19 +41,29 @@ def test_every_synthesized_variant_applies_what_its_plan_analyzed(any_synthesize
 
 
 def test_gateway_port_not_on_the_service_is_ist0162(objects):
-    """The seed story's failure: the docs' Gateway on 8080."""
-    find(objects, "Gateway", "bookinfo-gateway")["spec"]["servers"][0]["port"]["number"] = 8080
+    """The seed story's failure: a Gateway on a port the gateway's Service does not expose
+    (there, 8080 behind 80 and 443)."""
+    find(objects, "Gateway", "bookinfo-gateway")["spec"]["servers"][0]["port"]["number"] = 8000
     assert analyzer_messages(objects) == [
-        "Gateway default/bookinfo-gateway: port 8080 is not a port or targetPort of the "
-        "gateway Service istio-ingress/istio-ingress (15021->15021, 80->80, 443->443) [IST0162]"
+        "Gateway default/bookinfo-gateway: port 8000 is not a port or targetPort of the "
+        "gateway Service istio-system/istio-ingressgateway (15021->15021, 80->8080, "
+        "443->8443, 31400->31400, 15443->15443) [IST0162]"
     ]
+
+
+def test_a_gateway_on_the_service_port_is_accepted(objects):
+    # istiod maps a server port that is a port of the gateway's Service to its targetPort,
+    # which is why the docs' Gateways on 80 and Bookinfo's on 8080 both work.
+    find(objects, "Gateway", "bookinfo-gateway")["spec"]["servers"][0]["port"]["number"] = 80
+    assert analyzer_messages(objects) == []
 
 
 def test_gateway_selector_matching_no_gateway_pods(objects):
     find(objects, "Gateway", "bookinfo-gateway")["spec"]["selector"] = {"istio": "ingress"}
     assert analyzer_messages(objects) == [
         "Gateway default/bookinfo-gateway: selector istio=ingress matches no gateway pods "
-        "(gateway pod labels: app=istio-ingress,istio=ingressgateway) [IST0101]"
+        "(gateway pod labels: app=istio-ingressgateway,istio=ingressgateway; "
+        "app=istio-egressgateway,istio=egressgateway) [IST0101]"
     ]
 
 
@@ -146,7 +156,7 @@ def test_wildcard_host_on_a_mesh_route(objects):
 
 
 def test_synth_fails_with_one_line_per_finding(objects):
-    find(objects, "Gateway", "bookinfo-gateway")["spec"]["servers"][0]["port"]["number"] = 8080
+    find(objects, "Gateway", "bookinfo-gateway")["spec"]["servers"][0]["port"]["number"] = 8000
     find(objects, "VirtualService", "bookinfo")["spec"]["gateways"] = ["nowhere"]
     with pytest.raises(AnalysisError) as raised:
         raise AnalysisError(lab_plan().findings(objects))

@@ -144,8 +144,8 @@ def test_cleanup_runs_before_the_subnets_and_the_gateway_attachment_are_deleted(
 
 def test_gateway_is_deleted_while_the_controller_still_runs(cluster_template):
     controller_id, _ = helm_chart(cluster_template, "aws-load-balancer-controller")
-    _, gateway = helm_chart(cluster_template, "istio-ingress")
-    assert controller_id in depends_on(gateway)
+    gateway_id, _ = helm_chart(cluster_template, "istio-ingressgateway")
+    assert controller_id in ancestors(dependencies(cluster_template.to_json()), gateway_id)
 
 
 def test_handlers_are_plain_python_from_the_handler_folder(network_template):

@@ -162,30 +162,36 @@ def test_kialis_links_are_the_urls_the_outputs_print(cluster_template):
     assert outputs["TracingCommand"]["Value"].endswith(external["tracing"]["external_url"])
 
 
+def default_tracing_provider(istiod_values: dict) -> dict:
+    """The extension provider istiod's mesh defaults trace into."""
+    mesh = istiod_values["meshConfig"]
+    (name,) = mesh["defaultProviders"]["tracing"]
+    (provider,) = [p for p in mesh["extensionProviders"] if p["name"] == name]
+    return provider
+
+
 def test_istiod_sends_spans_to_a_service_and_port_the_backend_creates(
     cluster_template, tracing_manifest
 ):
     values = chart_values(helm_chart(cluster_template, "istiod")[1])
-    mesh = values["meshConfig"]
-    assert mesh["enableTracing"] is True
-    (provider,) = mesh["extensionProviders"]
-    collector = provider["opentelemetry"]
+    collector = default_tracing_provider(values)["opentelemetry"]
     service, namespace, _ = in_cluster_target(f"http://{collector['service']}")
     assert collector["port"] in services_of(tracing_manifest)[(service, namespace)]
 
 
-def test_the_telemetry_resource_selects_the_provider_istiod_defines(cluster_template, synthesized):
-    istiod_id, istiod = helm_chart(cluster_template, "istiod")
-    (provider,) = chart_values(istiod)["meshConfig"]["extensionProviders"]
-    telemetry_id, resource = manifest_with(cluster_template, "Telemetry", "mesh-default")
-    (telemetry,) = manifest_objects(resource)
-    assert telemetry["apiVersion"] == "telemetry.istio.io/v1"
-    assert telemetry["metadata"]["namespace"] == NAMESPACE  # mesh-wide: the root namespace
-    (tracing,) = telemetry["spec"]["tracing"]
-    assert tracing["providers"] == [{"name": provider["name"]}]
-    assert tracing["randomSamplingPercentage"] == synthesized.config.tracing_sampling == 100
-    # Istio's CRDs and its validating webhook come first.
-    assert istiod_id in ancestors(dependencies(cluster_template.to_json()), telemetry_id)
+def test_tracing_is_on_by_mesh_defaults_at_the_configured_sampling(cluster_template, synthesized):
+    values = chart_values(helm_chart(cluster_template, "istiod")[1])
+    assert default_tracing_provider(values)["name"] == synthesized.config.tracing == "jaeger"
+    # PILOT_TRACE_SAMPLING, which every proxy uses unless a Telemetry resource says otherwise
+    assert values["traceSampling"] == synthesized.config.tracing_sampling == 100
+    # Replacing the default providers must keep Istio's own metrics provider.
+    assert values["meshConfig"]["defaultProviders"]["metrics"] == ["prometheus"]
+
+
+def test_the_lab_applies_no_telemetry_of_its_own(any_synthesized):
+    # A Task's Telemetry in istio-system must be the oldest there, or Istio ignores it.
+    manifests = json.dumps(any_synthesized.cluster.find_resources(MANIFEST))
+    assert "telemetry.istio.io" not in manifests
 
 
 def test_the_tracing_backend_is_pinned_in_memory_and_not_injected(tracing_manifest):
@@ -220,7 +226,7 @@ def test_grafana_output_is_a_port_forward_command(cluster_template):
 
 
 def test_observability_does_not_wait_for_the_gateway_or_istio(cluster_template):
-    gateway_id, _ = helm_chart(cluster_template, "istio-ingress")
+    gateway_id, _ = helm_chart(cluster_template, "istio-ingressgateway")
     istiod_id, _ = helm_chart(cluster_template, "istiod")
     graph = dependencies(cluster_template.to_json())
     waiting = [helm_chart(cluster_template, r)[0] for r in ("prometheus", "grafana", "kiali")]
@@ -243,8 +249,7 @@ def test_with_zipkin_istiod_uses_the_zipkin_provider_and_kiali_has_no_tracing(
     _, manifest = manifest_with(template, "Deployment", "zipkin")
     services = services_of(manifest_objects(manifest))
     istiod = chart_values(helm_chart(template, "istiod")[1])
-    (provider,) = istiod["meshConfig"]["extensionProviders"]
-    zipkin = provider["zipkin"]
+    zipkin = default_tracing_provider(istiod)["zipkin"]
     service, namespace, _ = in_cluster_target(f"http://{zipkin['service']}")
     assert zipkin["port"] in services[(service, namespace)]
     # Kiali's tracing providers are Jaeger and Tempo.
@@ -260,8 +265,15 @@ def test_with_no_tracing_nothing_of_it_is_deployed_or_configured(synthesized_gat
     for backend in TRACING.values():
         if backend is not None:
             assert backend.image.split(":")[0] not in manifests, backend.name
-    assert "telemetry.istio.io" not in manifests
-    assert "meshConfig" not in chart_values(helm_chart(template, "istiod")[1])
+    mesh = chart_values(helm_chart(template, "istiod")[1])["meshConfig"]
+    assert mesh["defaultProviders"] == {"metrics": ["prometheus"]}
+    # The demo profile's providers stay, for the Tasks that install their backends.
+    assert [p["name"] for p in mesh["extensionProviders"]] == [
+        "otel",
+        "skywalking",
+        "otel-tracing",
+        "jaeger",
+    ]
     kiali = chart_values(helm_chart(template, "kiali")[1])
     assert kiali["external_services"]["tracing"] == {"enabled": False}
     assert "TracingCommand" not in template.find_outputs("*")

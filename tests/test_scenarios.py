@@ -3,6 +3,8 @@ and that a switch of scenario touches only the scenario's manifest."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from aws_cdk.assertions import Template
 
@@ -78,8 +80,16 @@ def test_only_ambient_refuses_and_only_the_scenarios_with_faults():
 def test_a_plan_whose_objects_fail_the_analyzer_is_refused(monkeypatch):
     from plan import ingress
 
-    # GIVEN the chart gateway's pods labelled other than its Gateway selects
-    monkeypatch.setattr(ingress.ChartIngress, "selector", property(lambda self: {"istio": "x"}))
+    # GIVEN the chart gateway's pods, as the analyzer is told of them, labelled other than
+    # Bookinfo's Gateway selects
+    chart_workloads = ingress.ChartIngress.gateway_workloads
+
+    def relabelled(self):
+        return tuple(
+            dataclasses.replace(w, pod_labels={"istio": "x"}) for w in chart_workloads(self)
+        )
+
+    monkeypatch.setattr(ingress.ChartIngress, "gateway_workloads", relabelled)
     # THEN no plan comes out, and the error names object and rule
     with pytest.raises(AnalysisError, match=r"Gateway default/bookinfo-gateway: .*\[IST0101\]"):
         lab_plan()
@@ -238,7 +248,6 @@ def routing_template(scenario: str, **context) -> dict:
             cluster=cluster,
             routing=lab_plan(scenario=scenario, **context).routing,
             after=Barrier(),
-            service_webhook=Barrier(),
         ),
     )
     return Template.from_stack(stack).find_resources(MANIFEST)

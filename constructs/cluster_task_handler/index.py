@@ -2,7 +2,8 @@
 module of its resource type, one module per task.
 
 gateway_api_crds: Custom::GatewayApiCrds, the Gateway API's CRDs from pinned files.
-service_removal: Custom::ServiceRemoval, a wait on delete until a Service is gone.
+service_removal: Custom::ServiceRemoval, on the stack's deletion every LoadBalancer Service
+    deleted and waited for.
 stale_routes: Custom::StaleRoutes, deletes the routing objects no manifest lists any more.
 cluster_kubectl: what they share (the kubeconfig and its token, kubectl, TaskError);
 tasks_contract: the names they share with the construct (constructs/cluster_tasks.py).

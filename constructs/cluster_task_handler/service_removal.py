@@ -1,67 +1,162 @@
-"""`Custom::ServiceRemoval`: on delete, a wait until a Service is gone.
+"""`Custom::ServiceRemoval`: on the stack's deletion, every LoadBalancer Service of the cluster
+is deleted and waited for, whoever made it.
 
-Does nothing on Create and Update. On Delete, waits (up to ResourceProperties.TimeoutSeconds)
-until the Service ResourceProperties.Service is gone from ResourceProperties.Namespace: a
-Service that istiod generated for a Gateway API Gateway is deleted by the garbage collector
-after the Gateway, and only once the load balancer controller has removed its NLB; whatever
-depends on this resource is deleted before it and the controller after it. Best effort: past
-the timeout it logs and succeeds, and the destroy-time cleanup removes what the controller
-left.
+Does nothing on Create and Update (an Update keeps the physical ID, so CloudFormation never
+sends this resource a Delete for a replaced one). On Delete, and only while CloudFormation is
+deleting the stack or rolling back its creation (a Delete during an update's rollback or
+cleanup must not touch a live lab), it lists the Services of type LoadBalancer in every
+namespace (the lab's gateways that are still there, a Task's Gateway, a learner's own),
+deletes them (a Gateway API Gateway's Service by deleting its Gateway too, which istiod
+would otherwise serve again), and waits (up to ResourceProperties.TimeoutSeconds) until they
+are gone: the load balancer controller, which CloudFormation uninstalls only after this
+resource, removes each one's NLB before its finalizer lets it go. Best effort: past the
+timeout, or on any error, it logs what is left and succeeds, and the destroy-time cleanup in
+the network stack removes what remains.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
 
+import boto3
 import tasks_contract
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from cluster_kubectl import TaskError, cluster_kubeconfig, kubectl
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
 
 RESOURCE_TYPE = tasks_contract.SERVICE_REMOVAL_RESOURCE_TYPE
+# The stack is going away: deleted, or rolled back after a failed create. (During an update's
+# rollback or cleanup, UPDATE_ROLLBACK_IN_PROGRESS and the like, the lab stays.)
+STACK_GOING = ("DELETE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS")
+POLL_SECONDS = 10
 
 
 def on_event(event: dict) -> dict:
     request_type = event["RequestType"]
     properties = event["ResourceProperties"]
-    cluster, namespace, service = (
-        properties[tasks_contract.CLUSTER_NAME],
-        properties[tasks_contract.NAMESPACE],
-        properties[tasks_contract.SERVICE],
-    )
-    physical_id = f"service-removal/{cluster}/{namespace}/{service}"
-    if request_type in ("Create", "Update"):
-        return {"PhysicalResourceId": physical_id}
+    cluster = properties[tasks_contract.CLUSTER_NAME]
+    if request_type == "Create":
+        return {"PhysicalResourceId": f"load-balancer-services/{cluster}"}
+    if request_type == "Update":
+        return {"PhysicalResourceId": event["PhysicalResourceId"]}
     if request_type != "Delete":
         raise TaskError(f"unknown RequestType {request_type!r}")
-    timeout_s = int(properties.get(tasks_contract.TIMEOUT_SECONDS, 600))
-    wait_until_gone(cluster, namespace, service, timeout_s)
+    status = stack_status(event.get("StackId", ""))
+    if status not in STACK_GOING:
+        LOG.info("the stack is %s, not going away: no Service is touched", status)
+    else:
+        timeout_s = int(properties.get(tasks_contract.TIMEOUT_SECONDS, 480))
+        remove_load_balancer_services(cluster, timeout_s)
     return {"PhysicalResourceId": event["PhysicalResourceId"]}
 
 
-def wait_until_gone(cluster: str, namespace: str, service: str, timeout_s: int) -> None:
-    target = f"service/{service}"
+def stack_status(stack_id: str) -> str:
+    """The CloudFormation status of the stack, or a word saying why it is unknown."""
     try:
-        with cluster_kubeconfig(cluster) as kubeconfig:
-            present = kubectl(
-                kubeconfig, ["get", target, "-n", namespace, "--ignore-not-found", "-o", "name"]
-            ).strip()
-            if not present:
-                LOG.info("%s/%s is gone", namespace, service)
-                return
+        stacks = boto3.client("cloudformation").describe_stacks(StackName=stack_id)["Stacks"]
+    except (ClientError, BotoCoreError) as error:
+        LOG.warning("cannot tell whether the stack is being deleted: %s", error)
+        return "UNKNOWN"
+    return stacks[0]["StackStatus"] if stacks else "UNKNOWN"
+
+
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+
+
+def load_balancer_services(kubeconfig: Path) -> list[dict]:
+    """Every Service of type LoadBalancer, as the API server lists it."""
+    listed = json.loads(kubectl(kubeconfig, ["get", "services", "--all-namespaces", "-o", "json"]))
+    return [
+        item
+        for item in listed.get("items", [])
+        if item.get("spec", {}).get("type") == "LoadBalancer"
+    ]
+
+
+def service_key(service: dict) -> tuple[str, str]:
+    return service["metadata"]["namespace"], service["metadata"]["name"]
+
+
+def owning_gateway(service: dict) -> str | None:
+    """The Gateway API Gateway a Service was generated for (istiod would make it again if
+    only the Service were deleted), or None."""
+    for owner in service["metadata"].get("ownerReferences", []):
+        group = owner.get("apiVersion", "").split("/")[0]
+        if owner.get("kind") == "Gateway" and group == GATEWAY_API_GROUP:
+            return owner["name"]
+    return None
+
+
+def delete_service(kubeconfig: Path, service: dict) -> None:
+    """Deletes the Service, and first the Gateway it was generated for; returns at once (the
+    load balancer controller's finalizer holds the Service until its NLB is gone)."""
+    namespace, name = service_key(service)
+    gateway = owning_gateway(service)
+    if gateway is not None:
+        LOG.info("deleting gateway %s/%s, which owns service %s", namespace, gateway, name)
+        try:
             kubectl(
                 kubeconfig,
-                ["wait", "--for=delete", target, "-n", namespace, f"--timeout={timeout_s}s"],
-                timeout_s=timeout_s + 30,
+                [
+                    "delete",
+                    f"gateways.{GATEWAY_API_GROUP}",
+                    gateway,
+                    "-n",
+                    namespace,
+                    "--ignore-not-found",
+                    "--wait=false",
+                ],
             )
-            LOG.info("%s/%s is gone", namespace, service)
-    except (TaskError, ClientError) as error:
+        except TaskError as error:
+            # E.g. the Gateway API's CRDs are already gone, and the Gateway with them.
+            LOG.warning("could not delete gateway %s/%s: %s", namespace, gateway, error)
+    LOG.info("deleting service %s/%s", namespace, name)
+    kubectl(
+        kubeconfig,
+        ["delete", "service", name, "-n", namespace, "--ignore-not-found", "--wait=false"],
+    )
+
+
+def remove_load_balancer_services(
+    cluster: str,
+    timeout_s: int,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[tuple[str, str]]:
+    """Delete every LoadBalancer Service and wait until none is left; returns what is left
+    when the time is up (empty when all are gone).
+
+    Every round deletes what is not already being deleted, so a Service that something made
+    again meanwhile (istiod, for a Gateway whose delete it had not seen yet) goes too.
+    """
+    left: list[tuple[str, str]] = []
+    try:
+        with cluster_kubeconfig(cluster) as kubeconfig:
+            deadline = clock() + timeout_s
+            while True:
+                services = load_balancer_services(kubeconfig)
+                left = sorted(service_key(s) for s in services)
+                if not left or clock() >= deadline:
+                    break
+                for service in services:
+                    if "deletionTimestamp" not in service["metadata"]:
+                        delete_service(kubeconfig, service)
+                sleep(POLL_SECONDS)
+    except (TaskError, ClientError, BotoCoreError) as error:
+        LOG.warning("stopped removing the LoadBalancer Services: %s", error)
+    if left:
         LOG.warning(
-            "%s/%s may still be there (%s); the destroy-time cleanup removes its load "
-            "balancer if the controller did not",
-            namespace,
-            service,
-            error,
+            "still there: %s; the destroy-time cleanup removes their load balancers if the "
+            "controller did not",
+            ", ".join(f"{namespace}/{name}" for namespace, name in left),
         )
+    else:
+        LOG.info("no LoadBalancer Service is left")
+    return left

@@ -21,13 +21,13 @@ FILE_SHA256 = "Sha256"
 FILE_CRDS = "Crds"
 OBJECTS = "Objects"
 
-# Custom::ServiceRemoval: the Service to wait for, and how long a delete may wait.
-NAMESPACE = "Namespace"
-SERVICE = "Service"
+# Custom::ServiceRemoval: how long a delete may wait for the LoadBalancer Services to go.
 TIMEOUT_SECONDS = "TimeoutSeconds"
 
-# Custom::StaleRoutes (and NAMESPACE): the resource names kubectl lists the routing kinds by,
-# the manifests' prune labels, and the `Kind.group/name` of the routing objects to keep.
+# Custom::StaleRoutes: the namespace of the routing objects, the resource names kubectl lists
+# the routing kinds by, the manifests' prune labels, and the `Kind.group/name` of the routing
+# objects to keep.
+NAMESPACE = "Namespace"
 KINDS = "Kinds"
 SELECTORS = "Selectors"
 KEEP = "Keep"

@@ -7,7 +7,6 @@ from constructs.cluster_task_handler import tasks_contract
 
 CLUSTER = "blue"
 NAMESPACE = "default"
-SERVICE = "bookinfo-gateway-istio"
 
 
 def task_event(resource_type: str, request_type: str, properties: dict, physical_id: str) -> dict:
@@ -31,18 +30,19 @@ def crds_event(request_type: str, files: list[dict] = (), objects=()) -> dict:
     )
 
 
-def removal_event(request_type: str) -> dict:
-    return task_event(
+def removal_event(request_type: str, stack_id: str = "", timeout_s: int = 480) -> dict:
+    event = task_event(
         tasks_contract.SERVICE_REMOVAL_RESOURCE_TYPE,
         request_type,
-        {
-            tasks_contract.NAMESPACE: NAMESPACE,
-            tasks_contract.SERVICE: SERVICE,
-            # CloudFormation passes every property value as a string.
-            tasks_contract.TIMEOUT_SECONDS: "480",
-        },
-        f"service-removal/{CLUSTER}/{NAMESPACE}/{SERVICE}",
+        # CloudFormation passes every property value as a string.
+        {tasks_contract.TIMEOUT_SECONDS: str(timeout_s)},
+        f"load-balancer-services/{CLUSTER}",
     )
+    # CloudFormation names the stack of the resource in every request.
+    event["StackId"] = (
+        stack_id or f"arn:aws:cloudformation:us-east-1:123456789012:stack/{CLUSTER}/1"
+    )
+    return event
 
 
 STALE_KINDS = ["virtualservices.networking.istio.io", "httproutes.gateway.networking.k8s.io"]

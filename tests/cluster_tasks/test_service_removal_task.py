@@ -1,49 +1,206 @@
-"""Custom::ServiceRemoval: nothing until delete; then a wait until the Service is gone, which
-gives up without failing the destroy."""
+"""Custom::ServiceRemoval: nothing until the stack goes; then every LoadBalancer Service of the
+cluster is deleted and waited for, and a destroy is never failed by it.
+
+The kubectl here is a small cluster of its own: Services and Gateways in a JSON file, a load
+balancer controller that lets a deleted Service go after a few listings (its finalizer), and
+an istiod that makes a Gateway's Service again while the Gateway exists.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Callable
+
+import boto3
 import pytest
 
-from tests.cluster_tasks.task_events import (
-    CLUSTER,
-    NAMESPACE,
-    SERVICE,
-    removal_event,
-    without_kubectl_options,
-)
+from tests.cluster_tasks.task_events import CLUSTER, removal_event
+
+GATEWAY_API = "gateway.networking.k8s.io"
+
+FAKE_CLUSTER = r"""
+import json, sys
+state_file, args = STATE, [a for a in sys.argv[1:] if not a.startswith("--kubeconfig=")]
+state = json.load(open(state_file))
+state["calls"].append(args)
+
+def service(namespace, name):
+    return next((s for s in state["services"]
+                 if (s["namespace"], s["name"]) == (namespace, name)), None)
+
+if args[:2] == ["get", "services"]:
+    for s in list(state["services"]):  # the controller: the NLB goes, then the Service
+        if s.get("deleting"):
+            s["polls_left"] -= 1
+            if s["polls_left"] <= 0:
+                state["services"].remove(s)
+    for g in state["gateways"]:  # istiod: a Gateway's Service, while the Gateway exists
+        if service(g["namespace"], g["name"] + "-istio") is None:
+            state["services"].append({"namespace": g["namespace"], "name": g["name"] + "-istio",
+                                      "type": "LoadBalancer", "gateway": g["name"],
+                                      "polls_left": 2})
+    items = []
+    for s in state["services"]:
+        metadata = {"namespace": s["namespace"], "name": s["name"]}
+        if s.get("gateway"):
+            metadata["ownerReferences"] = [{"apiVersion": GATEWAY_API + "/v1", "kind": "Gateway",
+                                            "name": s["gateway"]}]
+        if s.get("deleting"):
+            metadata["deletionTimestamp"] = "2026-12-02T00:00:00Z"
+        items.append({"metadata": metadata, "spec": {"type": s["type"]}})
+    print(json.dumps({"items": items}))
+elif args[:2] == ["delete", "service"]:
+    found = service(args[args.index("-n") + 1], args[2])
+    if found is not None:
+        found["deleting"] = True
+elif args[:2] == ["delete", "gateways." + GATEWAY_API]:
+    namespace = args[args.index("-n") + 1]
+    state["gateways"] = [g for g in state["gateways"]
+                         if (g["namespace"], g["name"]) != (namespace, args[2])]
+    for s in state["services"]:  # garbage collection of what the Gateway owned
+        if s.get("gateway") == args[2] and s["namespace"] == namespace:
+            s["deleting"] = True
+else:
+    sys.exit("unexpected: " + " ".join(args))
+json.dump(state, open(state_file, "w"))
+"""
+
+
+@pytest.fixture
+def cluster(tmp_path, asset, monkeypatch) -> Callable[..., dict]:
+    """`cluster(services=..., gateways=...)` sets up the fake cluster and returns its state
+    file reader; kubectl calls are in state["calls"]."""
+    state_file = tmp_path / "cluster.json"
+    script = tmp_path / "kubectl"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        + FAKE_CLUSTER.replace("STATE", repr(str(state_file))).replace(
+            "GATEWAY_API", repr(GATEWAY_API)
+        ),
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    monkeypatch.setattr(asset["cluster_kubectl"], "KUBECTL", str(script))
+    monkeypatch.setattr(asset["service_removal"], "POLL_SECONDS", 0)
+
+    def setup(services=(), gateways=()) -> Callable[[], dict]:
+        state_file.write_text(
+            json.dumps({"services": list(services), "gateways": list(gateways), "calls": []}),
+            encoding="utf-8",
+        )
+        return lambda: json.loads(state_file.read_text(encoding="utf-8"))
+
+    return setup
+
+
+def lb(namespace: str, name: str, polls_left: int = 2) -> dict:
+    return {"namespace": namespace, "name": name, "type": "LoadBalancer", "polls_left": polls_left}
+
+
+@pytest.fixture
+def stack_going(asset, monkeypatch) -> None:
+    monkeypatch.setattr(asset["service_removal"], "stack_status", lambda _: "DELETE_IN_PROGRESS")
 
 
 @pytest.mark.parametrize("request_type", ["Create", "Update"])
-def test_service_removal_does_nothing_until_delete(index, eks, kubectl, request_type):
+def test_it_does_nothing_on_create_and_update(index, eks, cluster, request_type):
+    state = cluster(services=[lb("istio-system", "istio-ingressgateway")])
     result = index.on_event(removal_event(request_type))
-    assert result == {"PhysicalResourceId": f"service-removal/{CLUSTER}/{NAMESPACE}/{SERVICE}"}
-    assert kubectl() == []
+    # Update keeps the ID: CloudFormation then never sends a Delete for a replaced resource.
+    assert result == {"PhysicalResourceId": f"load-balancer-services/{CLUSTER}"}
+    assert state()["calls"] == []
 
 
-def test_on_delete_it_waits_until_the_service_is_gone(index, eks, kubectl, monkeypatch):
-    monkeypatch.setenv("FAKE_KUBECTL_STDOUT", f"service/{SERVICE}")
+def test_a_delete_while_the_stack_lives_on_touches_nothing(index, eks, cluster):
+    # A real stack, as moto's CloudFormation reports it: CREATE_COMPLETE, not going away.
+    stack_id = boto3.client("cloudformation").create_stack(
+        StackName="lab", TemplateBody='{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}'
+    )["StackId"]
+    state = cluster(services=[lb("istio-system", "istio-ingressgateway")])
+    index.on_event(removal_event("Delete", stack_id=stack_id))
+    assert state()["calls"] == []
+
+
+def test_an_unknown_stack_status_touches_nothing(index, eks, cluster):
+    state = cluster(services=[lb("istio-system", "istio-ingressgateway")])
+    index.on_event(removal_event("Delete"))  # no such stack in moto
+    assert state()["calls"] == []
+
+
+@pytest.mark.parametrize(
+    ("status", "acts"),
+    [
+        ("DELETE_IN_PROGRESS", True),
+        ("ROLLBACK_IN_PROGRESS", True),
+        ("UPDATE_ROLLBACK_IN_PROGRESS", False),
+        ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", False),
+    ],
+)
+def test_only_a_stack_going_away_loses_its_services(
+    index, asset, eks, cluster, monkeypatch, status, acts
+):
+    monkeypatch.setattr(asset["service_removal"], "stack_status", lambda _: status)
+    state = cluster(services=[lb("istio-system", "istio-ingressgateway")])
     index.on_event(removal_event("Delete"))
-    get, wait = (without_kubectl_options(c["args"]) for c in kubectl())
-    assert get[:2] == ["get", f"service/{SERVICE}"]
-    assert wait == [
-        "wait",
-        "--for=delete",
-        f"service/{SERVICE}",
-        "-n",
-        NAMESPACE,
-        "--timeout=480s",
+    assert (state()["services"] == []) is acts
+
+
+def test_every_load_balancer_service_is_deleted_and_waited_for(index, eks, cluster, stack_going):
+    cluster_ip = {"namespace": "bookinfo", "name": "productpage", "type": "ClusterIP"}
+    state = cluster(
+        services=[
+            lb("istio-system", "istio-ingressgateway"),
+            lb("default", "learners-own", polls_left=4),
+            cluster_ip,
+        ],
+        gateways=[{"namespace": "default", "name": "httpbin-gateway"}],
+    )
+    result = index.on_event(removal_event("Delete"))
+    assert result == {"PhysicalResourceId": f"load-balancer-services/{CLUSTER}"}
+    after = state()
+    assert after["services"] == [cluster_ip]
+    assert after["gateways"] == []
+    deletes = [call[:3] for call in after["calls"] if call[0] == "delete"]
+    # A Gateway's Service goes with its Gateway, which goes first (or istiod makes it again).
+    assert deletes == [
+        ["delete", "service", "istio-ingressgateway"],
+        ["delete", "service", "learners-own"],
+        ["delete", f"gateways.{GATEWAY_API}", "httpbin-gateway"],
+        ["delete", "service", "httpbin-gateway-istio"],
     ]
+    assert all("--wait=false" in call for call in after["calls"] if call[0] == "delete")
+    # Listed until the slowest (four listings behind its finalizer) is gone; never deleted twice.
+    assert sum(call[0] == "get" for call in after["calls"]) == 5
 
 
-def test_a_service_already_gone_needs_no_wait(index, eks, kubectl):
-    index.on_event(removal_event("Delete"))
-    (get,) = kubectl()
-    assert without_kubectl_options(get["args"])[0] == "get"
+def test_without_its_gateway_a_gateways_service_comes_back(asset, eks, cluster, monkeypatch):
+    # What deleting the Gateway is for: were only its Service deleted, istiod would make it
+    # again for as long as the Gateway exists, and the wait would run into its timeout.
+    removal = asset["service_removal"]
+    monkeypatch.setattr(removal, "owning_gateway", lambda _: None)
+    cluster(gateways=[{"namespace": "default", "name": "httpbin-gateway"}])
+    ticks = iter(range(0, 10_000, 30))
+    left = removal.remove_load_balancer_services(
+        CLUSTER, 480, clock=lambda: next(ticks), sleep=lambda _: None
+    )
+    assert left == [("default", "httpbin-gateway-istio")]
 
 
-def test_a_wait_that_times_out_logs_and_succeeds(index, eks, kubectl, monkeypatch, caplog):
-    monkeypatch.setenv("FAKE_KUBECTL_STDOUT", f"service/{SERVICE}")
+def test_past_the_timeout_it_logs_what_is_left_and_succeeds(asset, eks, cluster, caplog):
+    cluster(services=[lb("istio-system", "istio-ingressgateway", polls_left=1000)])
+    ticks = iter(range(0, 10_000, 60))
+    left = asset["service_removal"].remove_load_balancer_services(
+        CLUSTER, 480, clock=lambda: next(ticks), sleep=lambda _: None
+    )
+    assert left == [("istio-system", "istio-ingressgateway")]
+    assert "still there: istio-system/istio-ingressgateway" in caplog.text
+
+
+def test_a_failing_kubectl_does_not_fail_the_destroy(
+    index, asset, eks, kubectl, monkeypatch, stack_going, caplog
+):
     monkeypatch.setenv("FAKE_KUBECTL_EXIT", "1")
-    index.on_event(removal_event("Delete"))
-    assert "may still be there" in caplog.text
+    result = index.on_event(removal_event("Delete"))
+    assert result == {"PhysicalResourceId": f"load-balancer-services/{CLUSTER}"}
+    assert "stopped removing the LoadBalancer Services" in caplog.text
