@@ -56,6 +56,9 @@ def makes_load_balancers(resource: dict[str, Any]) -> bool:
         values = values_of(resource)
         if isinstance(values, str):
             return '"LoadBalancer"' in values
+        # The istio/gateway chart's Service is a LoadBalancer unless its values say otherwise.
+        if resource["Properties"].get("Chart") == facts.ISTIO_GATEWAY_CHART:
+            return values.get("service", {}).get("type", "LoadBalancer") == "LoadBalancer"
         return bool(load_balancer_services(values))
     if resource["Type"] == MANIFEST and isinstance(resource["Properties"]["Manifest"], str):
         return any(
@@ -122,10 +125,33 @@ def test_istiod_does_not_wait_for_the_controller(any_synthesized):
     assert controller_id not in ancestors(graph, istiod_id)
 
 
+def test_the_removal_may_ask_cloudformation_whether_the_stack_is_going(cluster_template):
+    # Without it every destroy would find the status unknown and remove nothing.
+    statements = [
+        statement
+        for policy in resources_of_type(cluster_template, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "cloudformation:DescribeStacks"
+    ]
+    assert statements == [
+        {
+            "Action": "cloudformation:DescribeStacks",
+            "Effect": "Allow",
+            "Resource": {"Ref": "AWS::StackId"},
+        }
+    ]
+
+
 def test_a_chart_that_asks_for_a_load_balancer_is_found():
     chart = {
         "Type": HELM_CHART,
         "Properties": {"Values": '{"gateway": {"service": {"type": "LoadBalancer"}}}'},
     }
     plain = {"Type": HELM_CHART, "Properties": {"Values": '{"service": {"type": "ClusterIP"}}'}}
-    assert makes_load_balancers(chart) and not makes_load_balancers(plain)
+    gateway = {"Type": HELM_CHART, "Properties": {"Chart": "gateway", "Values": '{"labels": {}}'}}
+    egress = {
+        "Type": HELM_CHART,
+        "Properties": {"Chart": "gateway", "Values": '{"service": {"type": "ClusterIP"}}'},
+    }
+    assert makes_load_balancers(chart) and makes_load_balancers(gateway)
+    assert not makes_load_balancers(plain) and not makes_load_balancers(egress)

@@ -25,7 +25,7 @@ from pathlib import Path
 import boto3
 import tasks_contract
 from botocore.exceptions import BotoCoreError, ClientError
-from cluster_kubectl import TaskError, cluster_kubeconfig, kubectl
+from cluster_kubectl import KUBECTL_TIMEOUT_S, TaskError, cluster_kubeconfig, kubectl
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -69,9 +69,15 @@ def stack_status(stack_id: str) -> str:
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 
 
-def load_balancer_services(kubeconfig: Path) -> list[dict]:
+def load_balancer_services(kubeconfig: Path, deadline: Deadline) -> list[dict]:
     """Every Service of type LoadBalancer, as the API server lists it."""
-    listed = json.loads(kubectl(kubeconfig, ["get", "services", "--all-namespaces", "-o", "json"]))
+    listed = json.loads(
+        kubectl(
+            kubeconfig,
+            ["get", "services", "--all-namespaces", "-o", "json"],
+            timeout_s=deadline.call_timeout(),
+        )
+    )
     return [
         item
         for item in listed.get("items", [])
@@ -93,7 +99,28 @@ def owning_gateway(service: dict) -> str | None:
     return None
 
 
-def delete_service(kubeconfig: Path, service: dict) -> None:
+# The clock and the pause between rounds; tests replace them.
+CLOCK: Callable[[], float] = time.monotonic
+SLEEP: Callable[[float], None] = time.sleep
+# The least time a kubectl call gets, even when the deadline is closer.
+MIN_CALL_S = 5
+
+
+class Deadline:
+    """The time a removal may take; every kubectl call gets at most what is left of it."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float]):
+        self.clock = clock
+        self.at = clock() + seconds
+
+    def passed(self) -> bool:
+        return self.clock() >= self.at
+
+    def call_timeout(self) -> int:
+        return max(MIN_CALL_S, min(KUBECTL_TIMEOUT_S, int(self.at - self.clock())))
+
+
+def delete_service(kubeconfig: Path, service: dict, deadline: Deadline) -> None:
     """Deletes the Service, and first the Gateway it was generated for; returns at once (the
     load balancer controller's finalizer holds the Service until its NLB is gone)."""
     namespace, name = service_key(service)
@@ -112,6 +139,7 @@ def delete_service(kubeconfig: Path, service: dict) -> None:
                     "--ignore-not-found",
                     "--wait=false",
                 ],
+                timeout_s=deadline.call_timeout(),
             )
         except TaskError as error:
             # E.g. the Gateway API's CRDs are already gone, and the Gateway with them.
@@ -120,6 +148,7 @@ def delete_service(kubeconfig: Path, service: dict) -> None:
     kubectl(
         kubeconfig,
         ["delete", "service", name, "-n", namespace, "--ignore-not-found", "--wait=false"],
+        timeout_s=deadline.call_timeout(),
     )
 
 
@@ -127,31 +156,52 @@ def remove_load_balancer_services(
     cluster: str,
     timeout_s: int,
     *,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> list[tuple[str, str]]:
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> list[tuple[str, str]] | None:
     """Delete every LoadBalancer Service and wait until none is left; returns what is left
-    when the time is up (empty when all are gone).
+    when the time is up (empty when all are gone), or None when the Services could not be
+    listed at all.
 
-    Every round deletes what is not already being deleted, so a Service that something made
-    again meanwhile (istiod, for a Gateway whose delete it had not seen yet) goes too.
+    Every round lists the Services again and deletes what is not already being deleted, so
+    a Service that something made again meanwhile (istiod, for a Gateway whose delete it
+    had not seen yet) goes too, and a delete or a listing that failed is tried again in the
+    next round. No kubectl call runs past the deadline by more than MIN_CALL_S.
     """
-    left: list[tuple[str, str]] = []
+    sleep = sleep or SLEEP
+    deadline = Deadline(timeout_s, clock or CLOCK)
+    left: list[tuple[str, str]] | None = None
     try:
         with cluster_kubeconfig(cluster) as kubeconfig:
-            deadline = clock() + timeout_s
             while True:
-                services = load_balancer_services(kubeconfig)
-                left = sorted(service_key(s) for s in services)
-                if not left or clock() >= deadline:
+                try:
+                    services = load_balancer_services(kubeconfig, deadline)
+                except (TaskError, ValueError) as error:
+                    LOG.warning("could not list the Services: %s", error)
+                else:
+                    left = sorted(service_key(s) for s in services)
+                    if not left:
+                        break
+                    for service in services:
+                        if deadline.passed():
+                            break
+                        if "deletionTimestamp" in service["metadata"]:
+                            continue
+                        try:
+                            delete_service(kubeconfig, service, deadline)
+                        except TaskError as error:
+                            LOG.warning("will try again: %s", error)
+                if deadline.passed():
                     break
-                for service in services:
-                    if "deletionTimestamp" not in service["metadata"]:
-                        delete_service(kubeconfig, service)
                 sleep(POLL_SECONDS)
-    except (TaskError, ClientError, BotoCoreError) as error:
+    except Exception as error:  # noqa: BLE001 - best effort: a destroy must not fail here
         LOG.warning("stopped removing the LoadBalancer Services: %s", error)
-    if left:
+    if left is None:
+        LOG.warning(
+            "could not tell which LoadBalancer Services are left; the destroy-time cleanup "
+            "removes load balancers the controller did not"
+        )
+    elif left:
         LOG.warning(
             "still there: %s; the destroy-time cleanup removes their load balancers if the "
             "controller did not",

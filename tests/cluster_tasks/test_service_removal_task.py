@@ -29,6 +29,10 @@ def service(namespace, name):
     return next((s for s in state["services"]
                  if (s["namespace"], s["name"]) == (namespace, name)), None)
 
+if args[:2] == ["get", "services"] and state.get("fail_listings", 0) > 0:
+    state["fail_listings"] -= 1
+    json.dump(state, open(state_file, "w"))
+    sys.exit("Unable to connect to the server: dial tcp: i/o timeout")
 if args[:2] == ["get", "services"]:
     for s in list(state["services"]):  # the controller: the NLB goes, then the Service
         if s.get("deleting"):
@@ -52,8 +56,15 @@ if args[:2] == ["get", "services"]:
     print(json.dumps({"items": items}))
 elif args[:2] == ["delete", "service"]:
     found = service(args[args.index("-n") + 1], args[2])
+    if found is not None and found.get("fail_deletes", 0) > 0:
+        found["fail_deletes"] -= 1
+        json.dump(state, open(state_file, "w"))
+        sys.exit("Error from server (InternalError): etcdserver: request timed out")
     if found is not None:
         found["deleting"] = True
+elif args[:2] == ["delete", "gateways." + GATEWAY_API] and state.get("no_gateway_api"):
+    json.dump(state, open(state_file, "w"))
+    sys.exit("error: the server doesn't have a resource type gateways")
 elif args[:2] == ["delete", "gateways." + GATEWAY_API]:
     namespace = args[args.index("-n") + 1]
     state["gateways"] = [g for g in state["gateways"]
@@ -82,11 +93,18 @@ def cluster(tmp_path, asset, monkeypatch) -> Callable[..., dict]:
     )
     script.chmod(0o755)
     monkeypatch.setattr(asset["cluster_kubectl"], "KUBECTL", str(script))
-    monkeypatch.setattr(asset["service_removal"], "POLL_SECONDS", 0)
+    removal = asset["service_removal"]
+    # A clock that moves five seconds per reading, and no real pause between rounds: a
+    # removal that never ends runs into its deadline instead of hanging the test.
+    readings = iter(range(0, 500_000, 5))
+    monkeypatch.setattr(removal, "CLOCK", lambda: float(next(readings)))
+    monkeypatch.setattr(removal, "SLEEP", lambda _: None)
 
-    def setup(services=(), gateways=()) -> Callable[[], dict]:
+    def setup(services=(), gateways=(), **faults) -> Callable[[], dict]:
         state_file.write_text(
-            json.dumps({"services": list(services), "gateways": list(gateways), "calls": []}),
+            json.dumps(
+                {"services": list(services), "gateways": list(gateways), "calls": [], **faults}
+            ),
             encoding="utf-8",
         )
         return lambda: json.loads(state_file.read_text(encoding="utf-8"))
@@ -103,12 +121,21 @@ def stack_going(asset, monkeypatch) -> None:
     monkeypatch.setattr(asset["service_removal"], "stack_status", lambda _: "DELETE_IN_PROGRESS")
 
 
-@pytest.mark.parametrize("request_type", ["Create", "Update"])
-def test_it_does_nothing_on_create_and_update(index, eks, cluster, request_type):
+def test_it_does_nothing_on_create(index, eks, cluster):
     state = cluster(services=[lb("istio-system", "istio-ingressgateway")])
-    result = index.on_event(removal_event(request_type))
-    # Update keeps the ID: CloudFormation then never sends a Delete for a replaced resource.
+    result = index.on_event(removal_event("Create"))
     assert result == {"PhysicalResourceId": f"load-balancer-services/{CLUSTER}"}
+    assert state()["calls"] == []
+
+
+def test_an_update_keeps_the_physical_id_of_the_earlier_wait(index, eks, cluster):
+    # The ID the previous version's wait for one Gateway's Service was created with: kept,
+    # so CloudFormation never sends a Delete for a replaced resource during an upgrade.
+    state = cluster(services=[lb("istio-system", "istio-ingressgateway")])
+    event = removal_event("Update")
+    event["PhysicalResourceId"] = f"service-removal/{CLUSTER}/default/bookinfo-gateway-istio"
+    result = index.on_event(event)
+    assert result == {"PhysicalResourceId": event["PhysicalResourceId"]}
     assert state()["calls"] == []
 
 
@@ -180,27 +207,73 @@ def test_without_its_gateway_a_gateways_service_comes_back(asset, eks, cluster, 
     removal = asset["service_removal"]
     monkeypatch.setattr(removal, "owning_gateway", lambda _: None)
     cluster(gateways=[{"namespace": "default", "name": "httpbin-gateway"}])
-    ticks = iter(range(0, 10_000, 30))
-    left = removal.remove_load_balancer_services(
-        CLUSTER, 480, clock=lambda: next(ticks), sleep=lambda _: None
-    )
+    left = removal.remove_load_balancer_services(CLUSTER, 480)
     assert left == [("default", "httpbin-gateway-istio")]
 
 
 def test_past_the_timeout_it_logs_what_is_left_and_succeeds(asset, eks, cluster, caplog):
-    cluster(services=[lb("istio-system", "istio-ingressgateway", polls_left=1000)])
-    ticks = iter(range(0, 10_000, 60))
-    left = asset["service_removal"].remove_load_balancer_services(
-        CLUSTER, 480, clock=lambda: next(ticks), sleep=lambda _: None
-    )
+    state = cluster(services=[lb("istio-system", "istio-ingressgateway", polls_left=10_000)])
+    left = asset["service_removal"].remove_load_balancer_services(CLUSTER, 480)
     assert left == [("istio-system", "istio-ingressgateway")]
     assert "still there: istio-system/istio-ingressgateway" in caplog.text
+    # Deleted once, then only listed until the time was up.
+    assert [c[:2] for c in state()["calls"] if c[0] == "delete"] == [["delete", "service"]]
 
 
-def test_a_failing_kubectl_does_not_fail_the_destroy(
-    index, asset, eks, kubectl, monkeypatch, stack_going, caplog
+def test_a_delete_that_fails_is_tried_again_and_the_others_go_on(asset, eks, cluster, caplog):
+    state = cluster(
+        services=[
+            {**lb("default", "first"), "fail_deletes": 2},
+            lb("default", "second"),
+        ]
+    )
+    left = asset["service_removal"].remove_load_balancer_services(CLUSTER, 480)
+    assert left == [] and state()["services"] == []
+    assert caplog.text.count("will try again") == 2
+
+
+def test_a_listing_that_fails_is_tried_again(asset, eks, cluster):
+    state = cluster(services=[lb("default", "learners-own")], fail_listings=2)
+    assert asset["service_removal"].remove_load_balancer_services(CLUSTER, 480) == []
+    assert state()["services"] == []
+
+
+def test_when_nothing_could_be_listed_it_says_it_does_not_know(asset, eks, cluster, caplog):
+    cluster(services=[lb("default", "learners-own")], fail_listings=10_000)
+    assert asset["service_removal"].remove_load_balancer_services(CLUSTER, 60) is None
+    assert "could not tell which LoadBalancer Services are left" in caplog.text
+    assert "no LoadBalancer Service is left" not in caplog.text
+
+
+def test_without_the_gateway_api_a_gateways_service_is_deleted_itself(asset, eks, cluster):
+    # The CRDs (and every Gateway with them) already gone: the Gateway's delete fails, the
+    # Service's goes on.
+    orphan = {**lb("default", "httpbin-gateway-istio"), "gateway": "httpbin-gateway"}
+    state = cluster(services=[orphan], no_gateway_api=True)
+    assert asset["service_removal"].remove_load_balancer_services(CLUSTER, 480) == []
+    assert state()["services"] == []
+
+
+def test_no_kubectl_call_outlives_the_deadline(asset):
+    removal = asset["service_removal"]
+    now = [0.0]
+    deadline = removal.Deadline(480, lambda: now[0])
+    assert deadline.call_timeout() == removal.KUBECTL_TIMEOUT_S == 300
+    now[0] = 400.0
+    assert deadline.call_timeout() == 80
+    now[0] = 479.5
+    assert deadline.call_timeout() == removal.MIN_CALL_S and not deadline.passed()
+
+
+def test_a_cluster_it_cannot_reach_does_not_fail_the_destroy(
+    index, eks, cluster, stack_going, caplog
 ):
-    monkeypatch.setenv("FAKE_KUBECTL_EXIT", "1")
-    result = index.on_event(removal_event("Delete"))
+    # No such cluster in EKS: no kubeconfig, nothing listed, and still a success.
+    state = cluster(services=[lb("default", "learners-own")])
+    event = removal_event("Delete")
+    event["ResourceProperties"]["ClusterName"] = "gone"
+    result = index.on_event(event)
     assert result == {"PhysicalResourceId": f"load-balancer-services/{CLUSTER}"}
     assert "stopped removing the LoadBalancer Services" in caplog.text
+    assert "could not tell which LoadBalancer Services are left" in caplog.text
+    assert state()["calls"] == []
