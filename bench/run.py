@@ -251,8 +251,7 @@ def report(results: dict) -> str:
     ]
     types = results["types"]
     for phase, title in (("create", "Creation"), ("delete", "Deletion")):
-        order = list(paths) if phase == "create" else list(reversed(paths))
-        total = sum(paths[name][phase].minutes for name in order)
+        order, total, chains = phase_lines(paths, phase, types)
         lines.append(f"### {title}: about {total:.0f} minutes")
         lines.append("")
         lines.append(
@@ -260,30 +259,30 @@ def report(results: dict) -> str:
             + " then ".join(order)
             + "); within each, the longest chain:"
         )
-        for name in order:
-            path = paths[name][phase]
-            lines += ["", f"{name}: {path.minutes:.1f} min", "", "```"]
-            lines += path.describe(types)
-            lines += ["```"]
-        lines.append("")
+        lines += [*chains, ""]
         before = results.get("baseline")
         if before is not None:
-            lines += baseline_lines(before, phase, types)
+            _, total, chains = phase_lines(before["paths"], phase, {**before["types"], **types})
+            lines.append(
+                f"Before, at commit `{before['ref']}` (`--baseline`): about {total:.0f} minutes"
+            )
+            lines += [*chains, ""]
     return "\n".join(lines) + "\n"
 
 
-def baseline_lines(before: dict, phase: str, types: dict[str, str]) -> list[str]:
-    """The same phase as committed at the baseline: its total and each stack's chain."""
-    paths = before["paths"]
+def phase_lines(
+    paths: dict[str, dict[str, CriticalPath]], phase: str, types: dict[str, str]
+) -> tuple[list[str], float, list[str]]:
+    """The stacks in the phase's order, its total minutes, and each stack's chain."""
     order = list(paths) if phase == "create" else list(reversed(paths))
     total = sum(paths[name][phase].minutes for name in order)
-    lines = [f"Before, at commit `{before['ref']}` (`--baseline`): about {total:.0f} minutes"]
+    lines: list[str] = []
     for name in order:
         path = paths[name][phase]
         lines += ["", f"{name}: {path.minutes:.1f} min", "", "```"]
-        lines += path.describe({**before["types"], **types})
+        lines += path.describe(types)
         lines += ["```"]
-    return [*lines, ""]
+    return order, total, lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,7 +33,7 @@ NOT_MESHED_LABELS: Mapping[str, str] = MappingProxyType(
 # The sidecar's requests, the demo profile's (global.proxy.resources), named because the
 # capacity check adds them up for every injected pod (and for every gateway pod istiod
 # deploys from its proxy template).
-SIDECAR_RESOURCES = {"requests": {"cpu": "10m", "memory": "40Mi"}}
+SIDECAR_RESOURCES = facts.DEMO_PROXY_REQUESTS
 
 
 @dataclass(frozen=True)
@@ -115,11 +115,11 @@ class Waypoint:
 
 # ztunnel's and istio-cni's requests, the demo profile's (release-1.31), named because the
 # capacity check adds them up on every node.
-ZTUNNEL_RESOURCES = {"requests": {"cpu": "10m", "memory": "40Mi"}}
-CNI_RESOURCES = {"requests": {"cpu": "10m", "memory": "40Mi"}}
+ZTUNNEL_RESOURCES = facts.DEMO_PROXY_REQUESTS
+CNI_RESOURCES = facts.DEMO_PROXY_REQUESTS
 # The demo profile's requests for the waypoint Deployments istiod generates
 # (global.waypoint.resources).
-WAYPOINT_RESOURCES = {"requests": {"cpu": "10m", "memory": "40Mi"}}
+WAYPOINT_RESOURCES = facts.DEMO_PROXY_REQUESTS
 
 
 @dataclass(frozen=True)

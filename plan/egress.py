@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 from checks.istio_analyzer import GatewayWorkload
 from plan import facts
 from plan.capacity import Pods, Requests
 from plan.charts import HelmRelease
-from plan.ingress import gateway_chart_release, gateway_chart_values
+from plan.ingress import frozen, frozen_resources, gateway_chart_release, gateway_chart_values
 from plan.kube import ServicePort
 
 
@@ -30,7 +29,7 @@ class EgressGateway:
     release: str = facts.EGRESS_GATEWAY
     namespace: str = facts.ISTIO_SYSTEM
     labels: Mapping[str, str] = field(
-        default_factory=lambda: MappingProxyType(
+        default_factory=lambda: frozen(
             {"app": facts.EGRESS_GATEWAY, "istio": facts.EGRESS_GATEWAY_SELECTOR}
         )
     )
@@ -39,9 +38,7 @@ class EgressGateway:
         ServicePort("https", 443, 8443),
     )
     resources: Mapping[str, Mapping[str, str]] = field(
-        default_factory=lambda: MappingProxyType(
-            {"requests": MappingProxyType({"cpu": "10m", "memory": "40Mi"})}
-        )
+        default_factory=lambda: frozen_resources(facts.DEMO_PROXY_REQUESTS)
     )
 
     def chart_values(self) -> dict[str, Any]:

@@ -45,6 +45,10 @@ INGRESS_GATEWAY_SELECTOR = "ingressgateway"
 EGRESS_GATEWAY = "istio-egressgateway"
 EGRESS_GATEWAY_SELECTOR = "egressgateway"
 
+# What Istio's demo profile asks for each of its proxies (sidecars, gateways, waypoints) and
+# for ztunnel and istio-cni (files/profile-demo.yaml of the istiod chart, release-1.31).
+DEMO_PROXY_REQUESTS = {"requests": {"cpu": "10m", "memory": "40Mi"}}
+
 INJECTION_LABEL = "istio-injection"
 INJECTION_ENABLED, INJECTION_DISABLED = "enabled", "disabled"
 DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"

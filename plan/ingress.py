@@ -32,14 +32,14 @@ from plan.kube import KubernetesObject, ServicePort, in_namespace, load_manifest
 from plan.scenarios import GATEWAY_API_FORM, ISTIO_FORM, ScenarioForm
 
 
-def _frozen(mapping: Mapping[str, str]) -> Mapping[str, str]:
+def frozen(mapping: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(mapping))
 
 
-def _frozen_resources(
+def frozen_resources(
     resources: Mapping[str, Mapping[str, str]],
 ) -> Mapping[str, Mapping[str, str]]:
-    return MappingProxyType({kind: _frozen(amounts) for kind, amounts in resources.items()})
+    return MappingProxyType({kind: frozen(amounts) for kind, amounts in resources.items()})
 
 
 # The GatewayClass istiod deploys a gateway for (Deployment and Service) per Gateway.
@@ -138,7 +138,7 @@ class ChartIngress:
     release: str = facts.INGRESS_GATEWAY
     namespace: str = facts.ISTIO_SYSTEM
     labels: Mapping[str, str] = field(
-        default_factory=lambda: _frozen(
+        default_factory=lambda: frozen(
             {"app": facts.INGRESS_GATEWAY, "istio": facts.INGRESS_GATEWAY_SELECTOR}
         )
     )
@@ -149,7 +149,7 @@ class ChartIngress:
     )
     # The demo profile's requests, named here because the capacity check adds them up.
     resources: Mapping[str, Mapping[str, str]] = field(
-        default_factory=lambda: _frozen_resources({"requests": {"cpu": "10m", "memory": "40Mi"}})
+        default_factory=lambda: frozen_resources(facts.DEMO_PROXY_REQUESTS)
     )
 
     @classmethod
@@ -158,7 +158,7 @@ class ChartIngress:
         return cls()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "labels", _frozen(self.labels))
+        object.__setattr__(self, "labels", frozen(self.labels))
         missing = {"app", "istio"} - set(self.labels)
         if missing:
             # The chart falls back to labels derived from the release name (istio=ingress),

@@ -41,6 +41,13 @@ def chart_values(resource: dict[str, Any]) -> dict[str, Any]:
     return json.loads(values)
 
 
+def literal_values(resource: dict[str, Any]) -> str:
+    """A chart's values whose JSON holds tokens (an Fn::Join): the literal text around them."""
+    return "".join(
+        part for part in resource["Properties"]["Values"]["Fn::Join"][1] if isinstance(part, str)
+    )
+
+
 def manifest_objects(resource: dict[str, Any]) -> list[dict[str, Any]]:
     return json.loads(resource["Properties"]["Manifest"])
 

@@ -9,7 +9,7 @@ import pytest
 from plan.capacity import INSTANCE_TYPES, Requests
 from plan.config import ConfigError
 from tests.istio_objects import ACCEPTED, combination_id, lab_plan
-from tests.template_queries import chart_values, helm_chart
+from tests.template_queries import chart_values, helm_chart, literal_values
 
 # Allocatable CPU and memory of Amazon Linux 2023 nodes as Karpenter's generated reference
 # lists them (aws/karpenter-provider-aws, website/content/en/docs/reference/instance-types.md,
@@ -87,8 +87,7 @@ def test_chart_pods_count_the_requests_their_chart_values_set(synthesized):
     assert requests["grafana"] == Requests.of(values("grafana")["resources"])
     assert requests["kiali"] == Requests.of(values("kiali")["deployment"]["resources"])
     _, controller = helm_chart(template, "aws-load-balancer-controller")
-    controller_values = controller["Properties"]["Values"]["Fn::Join"][1]
-    text = "".join(part for part in controller_values if isinstance(part, str))
+    text = literal_values(controller)
     assert '"resources":{"requests":{"cpu":"50m","memory":"128Mi"}}' in text
     assert '"replicaCount":2' in text
 

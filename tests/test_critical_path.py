@@ -8,6 +8,7 @@ import pytest
 
 from bench.critical_path import critical_path, dependencies, longest_path, references
 from bench.durations import HELM_WAIT_MINUTES, weigher
+from tests.template_queries import HELM_CHART, MANIFEST, ancestors, helm_chart, resources_of_type
 
 
 def template(**resources):
@@ -133,28 +134,15 @@ def test_the_lab_keeps_observability_and_bookinfo_off_the_gateway(cluster_templa
     resources = cluster_template.to_json()["Resources"]
 
     def release(name):
-        return next(
-            lid
-            for lid, r in resources.items()
-            if r["Type"] == "Custom::AWSCDK-EKS-HelmChart" and r["Properties"]["Release"] == name
-        )
-
-    def ancestors(node):
-        seen, stack = set(), [node]
-        while stack:
-            for dependency in graph[stack.pop()]:
-                if dependency not in seen:
-                    seen.add(dependency)
-                    stack.append(dependency)
-        return seen
+        return helm_chart(cluster_template, name)[0]
 
     gateway = release("istio-ingressgateway")
     for name in ("prometheus", "kiali"):
-        assert gateway not in ancestors(release(name))
+        assert gateway not in ancestors(graph, release(name))
     for lid, r in resources.items():
-        if r["Type"] == "Custom::AWSCDK-EKS-KubernetesResource" and "bookinfo" in lid.lower():
-            assert gateway not in ancestors(lid)
+        if r["Type"] == MANIFEST and "bookinfo" in lid.lower():
+            assert gateway not in ancestors(graph, lid)
     istiod, controller = release("istiod"), release("aws-load-balancer-controller")
-    charts = {lid for lid, r in resources.items() if r["Type"] == "Custom::AWSCDK-EKS-HelmChart"}
+    charts = set(resources_of_type(cluster_template, HELM_CHART))
     assert graph[gateway] & charts == {istiod}
-    assert controller in ancestors(gateway)
+    assert controller in ancestors(graph, gateway)

@@ -16,6 +16,7 @@ from tests.template_queries import (
     ancestors,
     chart_values,
     helm_chart,
+    literal_values,
     manifest_objects,
     only,
     resources_of_type,
@@ -43,10 +44,9 @@ def load_balancer_services(values: Any) -> list[dict[str, Any]]:
 def values_of(resource: dict[str, Any]) -> Any:
     """A chart's values; for the controller's (which hold the cluster's name and VPC as
     tokens) the literal text around them."""
-    values = resource["Properties"].get("Values", "{}")
-    if isinstance(values, str):
+    if isinstance(resource["Properties"].get("Values", "{}"), str):
         return chart_values(resource)
-    return "".join(part for part in values["Fn::Join"][1] if isinstance(part, str))
+    return literal_values(resource)
 
 
 def makes_load_balancers(resource: dict[str, Any]) -> bool:

@@ -152,13 +152,7 @@ def delete_service(kubeconfig: Path, service: dict, deadline: Deadline) -> None:
     )
 
 
-def remove_load_balancer_services(
-    cluster: str,
-    timeout_s: int,
-    *,
-    clock: Callable[[], float] | None = None,
-    sleep: Callable[[float], None] | None = None,
-) -> list[tuple[str, str]] | None:
+def remove_load_balancer_services(cluster: str, timeout_s: int) -> list[tuple[str, str]] | None:
     """Delete every LoadBalancer Service and wait until none is left; returns what is left
     when the time is up (empty when all are gone), or None when the Services could not be
     listed at all.
@@ -168,8 +162,7 @@ def remove_load_balancer_services(
     had not seen yet) goes too, and a delete or a listing that failed is tried again in the
     next round. No kubectl call runs past the deadline by more than MIN_CALL_S.
     """
-    sleep = sleep or SLEEP
-    deadline = Deadline(timeout_s, clock or CLOCK)
+    deadline = Deadline(timeout_s, CLOCK)
     left: list[tuple[str, str]] | None = None
     try:
         with cluster_kubeconfig(cluster) as kubeconfig:
@@ -193,7 +186,7 @@ def remove_load_balancer_services(
                             LOG.warning("will try again: %s", error)
                 if deadline.passed():
                     break
-                sleep(POLL_SECONDS)
+                SLEEP(POLL_SECONDS)
     except Exception as error:  # noqa: BLE001 - best effort: a destroy must not fail here
         LOG.warning("stopped removing the LoadBalancer Services: %s", error)
     if left is None:
