@@ -8,12 +8,14 @@ PYTHON ?= python3
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+CLUSTER_STACK := BookinfoLab-Cluster
 CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk
 
 # jsii (inside aws-cdk-lib) prints a Node.js end-of-life banner on every run otherwise.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help bootstrap synth test lint format nag cfn-lint bench smoke deploy destroy clean
+.PHONY: help bootstrap synth test lint format nag cfn-lint bench smoke deploy destroy clean \
+	istio-set istio-unset istio-show
 
 help:
 	@echo "make synth    synthesize the lab's CloudFormation templates into cdk.out (offline)"
@@ -26,6 +28,10 @@ help:
 	@echo "make deploy   deploy every stack (needs AWS credentials and a bootstrapped account)"
 	@echo "make destroy  delete every stack, then the lab's entries in your kubeconfig"
 	@echo "make smoke    after deploy: check what the mesh does (options: ARGS=\"--user jason\")"
+	@echo "make istio-set SET=\"path=value ...\"  Istio settings as istioctl --set writes them:"
+	@echo "               kept in cdk.json, then the cluster stack is deployed"
+	@echo "make istio-unset [PATHS=\"path ...\"]  remove them (all without PATHS), then deploy"
+	@echo "make istio-show  the Istio settings cdk.json holds"
 
 $(VENV_STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python >= 3.11 is required, found " + sys.version.split()[0])'
@@ -77,6 +83,19 @@ destroy: bootstrap
 	@arn="$$($(VENV)/bin/python -m scripts.lab_kubeconfig arn)" && \
 	$(CDK) destroy --all --force && \
 	$(VENV)/bin/python -m scripts.lab_kubeconfig forget "$$arn"
+
+# The paths are checked (and cdk.json written) before anything is deployed.
+istio-set: bootstrap
+	@test -n '$(SET)' || { echo 'usage: make istio-set SET="meshConfig.accessLogEncoding=JSON ..."' >&2; exit 2; }
+	set -f; $(VENV)/bin/python -m scripts.istio_settings set $(SET)
+	$(CDK) deploy $(CLUSTER_STACK)
+
+istio-unset: bootstrap
+	set -f; $(VENV)/bin/python -m scripts.istio_settings unset $(PATHS)
+	$(CDK) deploy $(CLUSTER_STACK)
+
+istio-show: $(VENV_STAMP)
+	@$(VENV)/bin/python -m scripts.istio_settings show
 
 clean:
 	rm -rf cdk.out .pytest_cache

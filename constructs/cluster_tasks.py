@@ -114,7 +114,7 @@ class GatewayApiCrdsProps:
     """
     tasks: the provider that applies them.
     cluster_name: the cluster they go into.
-    release: the gateway-api release tag and its pinned standard-channel files.
+    release: the gateway-api release tag, its channel and that channel's pinned files.
     """
 
     tasks: ClusterTasks
@@ -123,9 +123,10 @@ class GatewayApiCrdsProps:
 
 
 class GatewayApiCrds(Construct):
-    """The Gateway API's standard channel, applied server-side at deploy time from the
-    release's files, each checked against its sha256 first. Make whatever uses the Gateway
-    API depend on it; on delete it goes after them."""
+    """One channel of the Gateway API, applied server-side at deploy time from the release's
+    files, each checked against its sha256 first; a change of channel deletes the CRDs only
+    the old one had. Make whatever uses the Gateway API depend on it; on delete it goes after
+    them."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: GatewayApiCrdsProps) -> None:
         super().__init__(scope, construct_id)
@@ -144,6 +145,7 @@ class GatewayApiCrds(Construct):
                     for f in release.files
                 ],
                 tasks_contract.OBJECTS: [o for f in release.files for o in f.objects],
+                **({tasks_contract.REPLACES: list(release.replaces)} if release.replaces else {}),
             },
         )
 

@@ -18,6 +18,8 @@ from typing import Any
 
 from plan import facts, modes
 from plan.capacity import INSTANCE_TYPES
+from plan.gateway_api import CHANNELS as GATEWAY_API_CHANNELS
+from plan.istio_settings import IstioSettings, SettingsError
 from plan.scenarios import SCENARIOS
 
 
@@ -62,6 +64,8 @@ DEFAULTS: Mapping[str, Any] = {
     "nodeCapacityType": "ON_DEMAND",
     "tracing": "jaeger",
     "tracingSampling": 100,
+    "gatewayApiChannel": "standard",
+    "istio": {},
     "nag": False,
 }
 
@@ -98,11 +102,15 @@ class LabConfig:
     node_capacity_type: str
     tracing: str
     tracing_sampling: float
+    gateway_api_channel: str
+    istio: IstioSettings
     nag: bool
 
     def context_values(self) -> dict[str, Any]:
         """The configuration by context key, as `from_context` resolved it."""
-        return {key: getattr(self, _field_name(key)) for key in DEFAULTS}
+        values = {key: getattr(self, _field_name(key)) for key in DEFAULTS}
+        values["istio"] = self.istio.tree
+        return values
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> LabConfig:
@@ -220,6 +228,21 @@ class LabConfig:
             "expected a sampling percentage from 0 to 100",
         )
 
+        check(
+            "gatewayApiChannel",
+            values["gatewayApiChannel"] in GATEWAY_API_CHANNELS,
+            f"valid channels are {', '.join(GATEWAY_API_CHANNELS)}",
+        )
+
+        # Checked against the field table of the Istio minor in use; without a valid
+        # istioVersion there is no table to check against (that key's problem is reported).
+        settings = IstioSettings()
+        if semver and f"{semver[1]}.{semver[2]}" in facts.SUPPORTED_ISTIO_MINORS:
+            try:
+                settings = IstioSettings.parse(values["istio"], f"{semver[1]}.{semver[2]}")
+            except SettingsError as error:
+                problems.extend(error.problems)
+
         values["nag"] = _as_bool(values["nag"])
         check("nag", isinstance(values["nag"], bool), "expected true or false")
 
@@ -240,6 +263,8 @@ class LabConfig:
             node_capacity_type=values["nodeCapacityType"],
             tracing=values["tracing"],
             tracing_sampling=float(values["tracingSampling"]),
+            gateway_api_channel=values["gatewayApiChannel"],
+            istio=settings,
             nag=values["nag"],
         )
 

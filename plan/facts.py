@@ -69,12 +69,14 @@ ISTIO_NETWORKING_V1 = f"{ISTIO_NETWORKING_GROUP}/v1"
 
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 GATEWAY_API_V1 = f"{GATEWAY_API_GROUP}/v1"
+# The experimental channel's own kinds (XBackendTrafficPolicy, XMesh).
+GATEWAY_API_EXPERIMENTAL_GROUP = "gateway.networking.x-k8s.io"
 # The Gateway API release Istio 1.31 builds against (its go.mod pins v1.6.0; pilot requires
 # the v1.6 bundle, e.g. for TCPRoute), at its latest patch.
 GATEWAY_API_VERSION = "v1.6.1"
 GATEWAY_API_SOURCE = (
     "https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/{version}/"
-    "config/crd/standard/{file}"
+    "config/crd/{channel}/{file}"
 )
 
 # --- AWS Load Balancer Controller (installed by aws-cdk-lib's AlbController) -----------------

@@ -25,7 +25,9 @@ from plan.capacity import (
 )
 from plan.config import SUPPORTED_KUBERNETES, ConfigError, KubernetesRelease, LabConfig
 from plan.data_plane import DataPlane
+from plan.gateway_api import GatewayApiRelease
 from plan.ingress import Ingress
+from plan.istio_settings import SettingsError
 from plan.mesh import MeshPlan
 from plan.observability import ObservabilityPlan, TracingBackend
 from plan.routing import RESERVED_SUBSETS, RoutingPlan, edge_routing, scenario_objects
@@ -46,6 +48,8 @@ SETTINGS_KEYS = (
     "scenario",
     "tracing",
     "tracingSampling",
+    "gatewayApiChannel",
+    "istio",
     "bookinfoNamespace",
     "nodeInstanceType",
     "nodeCount",
@@ -212,6 +216,18 @@ def build_plan(config: LabConfig) -> LabPlan:
             [f"context scenario={config.scenario!r} with dataplane={config.dataplane!r}: {refusal}"]
         )
     bookinfo = BookinfoPlan.of(namespace, data_plane)
+    try:
+        mesh = MeshPlan.of(
+            istio_version=config.istio_version,
+            ingress=ingress,
+            data_plane=data_plane,
+            tracing=tracing,
+            tracing_sampling=config.tracing_sampling,
+            gateway_api=GatewayApiRelease(channel=config.gateway_api_channel),
+            settings=config.istio,
+        )
+    except SettingsError as error:
+        raise ConfigError(error.problems) from None
     plan = LabPlan(
         config=config,
         ingress=ingress,
@@ -220,13 +236,7 @@ def build_plan(config: LabConfig) -> LabPlan:
         scenario=scenario,
         form=form,
         load_balancer_controller=ControllerPlan(),
-        mesh=MeshPlan.of(
-            istio_version=config.istio_version,
-            ingress=ingress,
-            data_plane=data_plane,
-            tracing=tracing,
-            tracing_sampling=config.tracing_sampling,
-        ),
+        mesh=mesh,
         observability=ObservabilityPlan.of(
             istio_version=config.istio_version,
             tracing=tracing,

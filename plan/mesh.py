@@ -15,6 +15,7 @@ from plan.data_plane import SIDECAR_RESOURCES, DataPlane
 from plan.egress import EgressGateway
 from plan.gateway_api import GatewayApiRelease
 from plan.ingress import ISTIO_GATEWAY_CLASS, Ingress, NlbSettings
+from plan.istio_settings import IstioSettings
 from plan.observability import TracingBackend, extension_providers
 
 # The demo profile's request for istiod (the chart's default is 500m CPU and 2 GiB, sized for
@@ -52,6 +53,7 @@ def istiod_values(
     *,
     trace_sampling: float,
     nlb: NlbSettings,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """istiod's chart values: the data plane's profile, the demo profile's mesh settings and
     requests, the sampling rate, and the NLB of every Gateway API Gateway of class `istio`.
@@ -63,6 +65,7 @@ def istiod_values(
     plane = data_plane.istiod_values()
     return {
         **plane,
+        **({"env": env} if env else {}),
         "autoscaleEnabled": False,
         "resources": ISTIOD_RESOURCES,
         # PILOT_TRACE_SAMPLING: the percentage every proxy samples, unless a Telemetry
@@ -105,7 +108,11 @@ class MeshPlan:
         data_plane: DataPlane,
         tracing: TracingBackend | None,
         tracing_sampling: float,
+        gateway_api: GatewayApiRelease,
+        settings: IstioSettings,
     ) -> MeshPlan:
+        """Raises SettingsError when `settings` name one of the lab's extension providers."""
+
         def istio_release(chart_release: tuple[str, str], values, **options) -> HelmRelease:
             chart, release = chart_release
             return HelmRelease(
@@ -125,14 +132,22 @@ class MeshPlan:
             ),
             istiod=istio_release(
                 facts.ISTIOD,
-                istiod_values(
-                    tracing, data_plane, trace_sampling=tracing_sampling, nlb=ingress.nlb
+                settings.overlay(
+                    istiod_values(
+                        tracing,
+                        data_plane,
+                        trace_sampling=tracing_sampling,
+                        nlb=ingress.nlb,
+                        env=gateway_api.istiod_env,
+                    ),
+                    lab_providers=[p.name for p in extension_providers(tracing)],
                 ),
                 wait=True,
             ),
             node_agents=data_plane.node_agents(istio_version),
             gateway=ingress.gateway_release(istio_version),
             egress_gateway=EGRESS.gateway_release(istio_version),
+            gateway_api=gateway_api,
         )
 
     @property

@@ -33,7 +33,8 @@ def cdk_json_context() -> dict[str, Any]:
 
 
 # The variants that are synthesized: every pair of ingress API and data plane once, and
-# between them every tracing backend, a fault scenario and a namespace the lab creates.
+# between them every tracing backend, a fault scenario, a namespace the lab creates, the
+# experimental Gateway API channel and an Istio setting.
 # Whatever needs no synth is checked on the plans of every accepted combination instead
 # (tests/istio_objects.py).
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -42,6 +43,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "ingressApi": "gateway-api",
         "tracing": "none",
         "scenario": "reviews-timeout",
+        "gatewayApiChannel": "experimental",
+        "istio": {"meshConfig": {"outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}},
     },
     "synthesized_ambient": {"dataplane": "ambient"},
     "synthesized_ambient_gateway_api": {

@@ -30,6 +30,7 @@ from plan.config import (
     MIN_NODES,
     SUPPORTED_KUBERNETES,
 )
+from plan.gateway_api import CHANNELS as GATEWAY_API_CHANNELS
 from plan.ingress import ChartIngress, GatewayApiIngress, NlbSettings
 from plan.observability import ISTIO_DASHBOARDS, JAEGER, ZIPKIN
 from plan.routing import RESERVED_SUBSETS
@@ -116,6 +117,7 @@ def test_the_keys_table_names_the_values_each_key_accepts():
         "dataplane": modes.DATAPLANES,
         "tracing": modes.TRACING,
         "nodeCapacityType": CAPACITY_TYPES,
+        "gatewayApiChannel": GATEWAY_API_CHANNELS,
         "bookinfoNamespace": modes.RESERVED_NAMESPACES,
     }
     for key, values in choices.items():

@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from bench.critical_path import dependencies
 from constructs.cluster_tasks import CRDS_RESOURCE_TYPE
+from plan import facts
+from plan.config import ConfigError, LabConfig
 from plan.facts import GATEWAY_API_SOURCE, GATEWAY_API_VERSION
-from plan.gateway_api import STANDARD_CHANNEL
-from tests.template_queries import ancestors, helm_chart, only
+from plan.gateway_api import EXPERIMENTAL_CHANNEL, SAFE_UPGRADES, STANDARD_CHANNEL
+from tests.template_queries import ancestors, chart_values, helm_chart, only
 
 
 def crds_resource(template):
@@ -22,7 +26,7 @@ def test_every_file_of_the_standard_channel_is_pinned_by_its_sha256(cluster_temp
     files = resource["Properties"]["Files"]
     assert GATEWAY_API_VERSION.startswith("v1.6.")
     assert [f["Url"] for f in files] == [
-        GATEWAY_API_SOURCE.format(version=GATEWAY_API_VERSION, file=p.file)
+        GATEWAY_API_SOURCE.format(version=GATEWAY_API_VERSION, channel="standard", file=p.file)
         for p in STANDARD_CHANNEL
     ]
     for pinned in files:
@@ -78,3 +82,50 @@ def test_the_function_acts_through_an_access_entry_created_first(cluster_templat
     ((entry_id, entry),) = entries.items()
     assert "AmazonEKSClusterAdminPolicy" in json.dumps(entry["Properties"]["AccessPolicies"])
     assert entry_id in ancestors(dependencies(cluster_template.to_json()), crds_id)
+
+
+def test_the_experimental_channel_pins_the_same_crds_with_its_own_files():
+    standard = {c for f in STANDARD_CHANNEL for c in f.crds}
+    experimental = {c for f in EXPERIMENTAL_CHANNEL for c in f.crds}
+    assert standard < experimental
+    assert {c.split(".", 1)[1] for c in experimental - standard} == {
+        facts.GATEWAY_API_EXPERIMENTAL_GROUP
+    }
+    assert not {f.sha256 for f in STANDARD_CHANNEL} & {f.sha256 for f in EXPERIMENTAL_CHANNEL}
+    assert {f.channel for f in EXPERIMENTAL_CHANNEL} == {"experimental"}
+    # Both ship the safe-upgrades policy under the same names.
+    assert [f.objects for f in STANDARD_CHANNEL if "vap" in f.file] == [
+        f.objects for f in EXPERIMENTAL_CHANNEL if "vap" in f.file
+    ]
+
+
+def test_the_standard_channel_deletes_nothing_first_and_leaves_istiod_alone(cluster_template):
+    _, resource = crds_resource(cluster_template)
+    assert "Replaces" not in resource["Properties"]
+    env = chart_values(helm_chart(cluster_template, "istiod")[1]).get("env", {})
+    assert "PILOT_ENABLE_ALPHA_GATEWAY_API" not in env
+
+
+def test_the_experimental_channel_replaces_the_policy_and_turns_on_istiods_alpha_kinds(
+    synthesized_gateway_api,
+):
+    template = synthesized_gateway_api.cluster
+    _, resource = crds_resource(template)
+    properties = resource["Properties"]
+    assert [f["Url"] for f in properties["Files"]] == [
+        GATEWAY_API_SOURCE.format(version=GATEWAY_API_VERSION, channel="experimental", file=p.file)
+        for p in EXPERIMENTAL_CHANNEL
+    ]
+    assert "crd/tcproutes.gateway.networking.k8s.io" in properties["Objects"]
+    assert properties["Replaces"] == list(SAFE_UPGRADES)
+    assert set(SAFE_UPGRADES) <= set(properties["Objects"])
+    env = chart_values(helm_chart(template, "istiod")[1])["env"]
+    assert env["PILOT_ENABLE_ALPHA_GATEWAY_API"] == "true"
+
+
+def test_a_bad_channel_is_one_line():
+    with pytest.raises(ConfigError) as caught:
+        LabConfig.from_context({"gatewayApiChannel": "alpha"})
+    assert caught.value.problems == [
+        "context gatewayApiChannel='alpha': valid channels are standard, experimental"
+    ]

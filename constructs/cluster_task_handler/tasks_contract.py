@@ -14,12 +14,14 @@ CLUSTER_NAME = "ClusterName"
 
 # Custom::GatewayApiCrds: FILES is a list of {FILE_URL, FILE_SHA256, FILE_CRDS (the names of
 # the CustomResourceDefinitions in the file)}; OBJECTS the `kind/name` of everything the files
-# create, for delete.
+# create, for delete; REPLACES the `kind/name` of objects deleted before the files are applied.
+# An update also deletes the objects the old properties named that the new ones do not.
 FILES = "Files"
 FILE_URL = "Url"
 FILE_SHA256 = "Sha256"
 FILE_CRDS = "Crds"
 OBJECTS = "Objects"
+REPLACES = "Replaces"
 
 # Custom::ServiceRemoval: how long a delete may wait for the LoadBalancer Services to go.
 TIMEOUT_SECONDS = "TimeoutSeconds"

@@ -62,7 +62,8 @@ def eks(moto_endpoint, monkeypatch) -> dict:
 @pytest.fixture
 def kubectl(tmp_path, asset, monkeypatch) -> Callable[[], list[dict]]:
     """A fake kubectl; `calls()` returns (arguments, kubeconfig, applied file contents).
-    FAKE_KUBECTL_STDOUT and FAKE_KUBECTL_EXIT set what it answers."""
+    FAKE_KUBECTL_STDOUT and FAKE_KUBECTL_EXIT set what it answers; the first
+    FAKE_KUBECTL_REFUSED_APPLIES applies fail with FAKE_KUBECTL_STDERR."""
     log = tmp_path / "kubectl.jsonl"
     script = tmp_path / "kubectl"
     script.write_text(
@@ -75,6 +76,13 @@ with open({str(log)!r}, "a") as out:
     out.write(json.dumps({{"args": args, "kubeconfig": json.load(open(config)),
                            "files": files}}) + "\\n")
 print(os.environ.get("FAKE_KUBECTL_STDOUT", ""))
+def verb(arguments):
+    return [a for a in arguments if not a.startswith("--")][0]
+if verb(args) == "apply":
+    applies = sum(1 for line in open({str(log)!r}) if verb(json.loads(line)["args"]) == "apply")
+    if applies <= int(os.environ.get("FAKE_KUBECTL_REFUSED_APPLIES", "0")):
+        print(os.environ.get("FAKE_KUBECTL_STDERR", "refused"), file=sys.stderr)
+        sys.exit(1)
 sys.exit(int(os.environ.get("FAKE_KUBECTL_EXIT", "0")))
 """,
         encoding="utf-8",

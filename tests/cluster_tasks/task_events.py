@@ -21,13 +21,21 @@ def task_event(resource_type: str, request_type: str, properties: dict, physical
     return result
 
 
-def crds_event(request_type: str, files: list[dict] = (), objects=()) -> dict:
-    return task_event(
+def crds_event(
+    request_type: str, files: list[dict] = (), objects=(), *, replaces=(), old_objects=None
+) -> dict:
+    properties = {tasks_contract.FILES: list(files), tasks_contract.OBJECTS: list(objects)}
+    if replaces:
+        properties[tasks_contract.REPLACES] = list(replaces)
+    event = task_event(
         tasks_contract.CRDS_RESOURCE_TYPE,
         request_type,
-        {tasks_contract.FILES: list(files), tasks_contract.OBJECTS: list(objects)},
+        properties,
         f"gateway-api-crds/{CLUSTER}",
     )
+    if old_objects is not None:
+        event["OldResourceProperties"] = {**properties, tasks_contract.OBJECTS: list(old_objects)}
+    return event
 
 
 def removal_event(request_type: str, stack_id: str = "", timeout_s: int = 480) -> dict:

@@ -134,3 +134,67 @@ def test_without_the_cluster_delete_has_nothing_to_do(index, eks, files, kubectl
     boto3.session.Session().client("eks").delete_cluster(name=CLUSTER)
     index.on_event(crds_event("Delete", files, ["crd/gateways.x"]))
     assert kubectl() == []
+
+
+SAFE_UPGRADES = ["validatingadmissionpolicybinding/safe.x", "validatingadmissionpolicy/safe.x"]
+
+
+def test_a_channel_switch_deletes_the_policy_before_applying(index, eks, files, kubectl):
+    index.on_event(crds_event("Update", files, replaces=SAFE_UPGRADES))
+    delete, apply, wait = kubectl()
+    assert without_kubectl_options(delete["args"]) == [
+        "delete",
+        "--ignore-not-found",
+        "--wait=true",
+        *SAFE_UPGRADES,
+    ]
+    assert without_kubectl_options(apply["args"])[0] == "apply"
+    assert without_kubectl_options(wait["args"])[0] == "wait"
+
+
+def test_without_replaces_nothing_is_deleted_before_the_apply(index, eks, files, kubectl):
+    index.on_event(crds_event("Create", files))
+    assert [without_kubectl_options(c["args"])[0] for c in kubectl()] == ["apply", "wait"]
+
+
+def test_an_apply_the_deleted_policy_still_refuses_is_tried_again(
+    index, asset, eks, files, kubectl, monkeypatch
+):
+    monkeypatch.setattr(asset["gateway_api_crds"], "SLEEP", lambda seconds: None)
+    monkeypatch.setenv("FAKE_KUBECTL_REFUSED_APPLIES", "2")
+    monkeypatch.setenv(
+        "FAKE_KUBECTL_STDERR",
+        'customresourcedefinitions "tcproutes.x" is forbidden: ValidatingAdmissionPolicy '
+        "'safe-upgrades.gateway.networking.k8s.io' denied request",
+    )
+    index.on_event(crds_event("Update", files, replaces=SAFE_UPGRADES))
+    verbs = [without_kubectl_options(c["args"])[0] for c in kubectl()]
+    assert verbs == ["delete", "apply", "apply", "apply", "wait"]
+
+
+def test_other_refusals_are_not_retried(index, asset, task_error, eks, files, kubectl, monkeypatch):
+    monkeypatch.setattr(asset["gateway_api_crds"], "SLEEP", lambda seconds: None)
+    monkeypatch.setenv("FAKE_KUBECTL_REFUSED_APPLIES", "1")
+    monkeypatch.setenv("FAKE_KUBECTL_STDERR", "the server could not find the requested resource")
+    with pytest.raises(task_error, match="could not find"):
+        index.on_event(crds_event("Update", files, replaces=SAFE_UPGRADES))
+    assert [without_kubectl_options(c["args"])[0] for c in kubectl()] == ["delete", "apply"]
+
+
+def test_an_update_deletes_what_only_the_old_channel_had(index, eks, files, kubectl):
+    new = ["crd/gateways.x", "crd/httproutes.x"]
+    old = [*new, "crd/xmeshes.y"]
+    index.on_event(crds_event("Update", files, new, old_objects=old))
+    apply, wait, delete = kubectl()
+    assert without_kubectl_options(delete["args"]) == [
+        "delete",
+        "--ignore-not-found",
+        "--wait=true",
+        "crd/xmeshes.y",
+    ]
+
+
+def test_an_update_with_the_same_objects_deletes_nothing(index, eks, files, kubectl):
+    objects = ["crd/gateways.x", "crd/httproutes.x"]
+    index.on_event(crds_event("Update", files, objects, old_objects=objects))
+    assert [without_kubectl_options(c["args"])[0] for c in kubectl()] == ["apply", "wait"]
