@@ -21,6 +21,8 @@ DURATIONS: Mapping[str, tuple[float, float]] = {
     "AWS::EKS::Cluster": (11.0, 9.0),
     "AWS::EKS::Nodegroup": (3.5, 6.0),
     "AWS::EKS::AccessEntry": (0.2, 0.2),
+    # The VPC CNI taken over as an add-on (aws-node rolled on the nodes); kept on delete.
+    "AWS::EKS::Addon": (1.5, 0.2),
     "Custom::AWSCDK-EKS-HelmChart": (0.5, 0.5),
     "Custom::AWSCDK-EKS-KubernetesResource": (0.3, 0.3),
     "Custom::AWSCDK-EKS-KubernetesPatch": (0.3, 0.3),

@@ -79,6 +79,15 @@ GATEWAY_API_SOURCE = (
     "config/crd/{channel}/{file}"
 )
 
+# --- The VPC CNI -------------------------------------------------------------------------------
+
+# The cluster's VPC CNI, taken over as an EKS add-on so that its network policy enforcement
+# can be turned on: the node agent (the aws-eks-nodeagent container, already in every aws-node
+# pod) then enforces Kubernetes NetworkPolicy. Enforcement starts per pod in "standard" mode
+# (allow until a policy selects the pod), so nothing changes until a policy exists.
+VPC_CNI_ADDON = "vpc-cni"
+VPC_CNI_CONFIGURATION = {"enableNetworkPolicy": "true"}
+
 # --- AWS Load Balancer Controller (installed by aws-cdk-lib's AlbController) -----------------
 
 LOAD_BALANCER_CONTROLLER_VERSION = "3.2.2"

@@ -110,6 +110,20 @@ class ClusterStack(Stack):
             max_size=config.node_count,
             subnets=private_subnets,
         )
+        # The VPC CNI EKS installed, as a managed add-on with NetworkPolicy enforced (the
+        # ambient network policy guide, the egress gateway Task's policy). OVERWRITE takes
+        # over the self-managed aws-node DaemonSet EKS created with the cluster; the add-on is
+        # kept on delete, so aws-node keeps running while the rest of the lab is removed.
+        # Its version is EKS's default for the cluster's Kubernetes version.
+        self.vpc_cni = eks.Addon(
+            self,
+            "VpcCni",
+            cluster=self.cluster,
+            addon_name=facts.VPC_CNI_ADDON,
+            configuration_values=facts.VPC_CNI_CONFIGURATION,
+            preserve_on_delete=True,
+        )
+        self.vpc_cni.node.default_child.add_property_override("ResolveConflicts", "OVERWRITE")
         self.tasks = ClusterTasks(
             self,
             "ClusterTasks",

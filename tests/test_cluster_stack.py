@@ -71,6 +71,30 @@ def test_no_default_capacity_and_one_managed_node_group_in_private_subnets(
     assert "PrivateSubnet" in subnet_refs and "PublicSubnet" not in subnet_refs
 
 
+def test_the_vpc_cni_enforces_network_policy_and_stays_when_the_stack_goes(cluster_template):
+    _, addon = only(cluster_template.find_resources("AWS::EKS::Addon"), "EKS add-on")
+    props = addon["Properties"]
+    assert props["AddonName"] == "vpc-cni"
+    # The add-on's configuration schema takes the switch as the string "true".
+    assert json.loads(props["ConfigurationValues"]) == {"enableNetworkPolicy": "true"}
+    # It takes over the aws-node DaemonSet EKS created with the cluster, and leaves it running
+    # on delete while the rest of the stack is removed.
+    assert props["ResolveConflicts"] == "OVERWRITE"
+    assert props["PreserveOnDelete"] is True
+    assert props["ClusterName"] == {"Ref": only(cluster_template.find_resources(CLUSTER), "")[0]}
+    # aws-node manages the pods' ENIs with the node role's CNI policy (no IRSA role).
+    assert "ServiceAccountRoleArn" not in props
+    _, role = only(
+        {
+            i: r
+            for i, r in cluster_template.find_resources("AWS::IAM::Role").items()
+            if "NodeGroupRole" in i
+        },
+        "node role",
+    )
+    assert "AmazonEKS_CNI_Policy" in json.dumps(role["Properties"]["ManagedPolicyArns"])
+
+
 def test_kubectl_layer_matches_the_kubernetes_version(cluster_template, synthesized):
     layers = {
         logical_id: layer
