@@ -15,7 +15,7 @@ CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help bootstrap synth test lint format nag cfn-lint bench smoke deploy destroy clean \
-	istio-set istio-unset istio-show
+	istio-set istio-unset istio-show task
 
 help:
 	@echo "make synth    synthesize the lab's CloudFormation templates into cdk.out (offline)"
@@ -32,6 +32,8 @@ help:
 	@echo "               kept in cdk.json, then the cluster stack is deployed"
 	@echo "make istio-unset [PATHS=\"path ...\"]  remove them (all without PATHS), then deploy"
 	@echo "make istio-show  the Istio settings cdk.json holds"
+	@echo "make task [NAME=<page>] [TAB=<tab>] [APPLY=1]  the Istio docs' Task pages on the lab:"
+	@echo "               every page, one page's lab steps, or (APPLY=1) set what it needs and deploy"
 
 $(VENV_STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python >= 3.11 is required, found " + sys.version.split()[0])'
@@ -96,6 +98,11 @@ istio-unset: bootstrap
 
 istio-show: $(VENV_STAMP)
 	@$(VENV)/bin/python -m scripts.istio_settings show
+
+# APPLY=1 writes the page's settings into cdk.json (after checking them), then deploys.
+task: $(VENV_STAMP) $(if $(APPLY),$(NODE_STAMP))
+	@$(VENV)/bin/python -m scripts.task $(NAME) $(if $(TAB),--tab $(TAB)) $(if $(APPLY),--apply)
+	$(if $(APPLY),$(CDK) deploy $(CLUSTER_STACK))
 
 clean:
 	rm -rf cdk.out .pytest_cache
