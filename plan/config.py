@@ -20,6 +20,7 @@ from plan import facts, modes
 from plan.capacity import INSTANCE_TYPES
 from plan.gateway_api import CHANNELS as GATEWAY_API_CHANNELS
 from plan.istio_settings import IstioSettings, SettingsError
+from plan.problems import ConfigError
 from plan.scenarios import SCENARIOS
 
 
@@ -76,14 +77,6 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _INSTANCE_TYPE = re.compile(
     r"^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[0-9]*(nano|micro|small|medium|large|xlarge|metal)(-[0-9]+xl)?$"
 )
-
-
-class ConfigError(ValueError):
-    """One or more context values are invalid; `problems` holds one line per value."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)

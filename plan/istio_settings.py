@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from plan.problems import ConfigError
+
 SCHEMA_DIR = Path(__file__).parent / "istio_schema"
 
 # The IstioOperator keys the lab takes, and under `values` the sections it passes on.
@@ -64,12 +66,8 @@ LAB_OWNED: Mapping[str, str] = {
 }
 
 
-class SettingsError(ValueError):
-    """One line per bad path."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
+class SettingsError(ConfigError):
+    """One line per bad path of the `istio` key."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from plan.config import SUPPORTED_KUBERNETES, ConfigError, KubernetesRelease, La
 from plan.data_plane import DataPlane
 from plan.gateway_api import GatewayApiRelease
 from plan.ingress import Ingress
-from plan.istio_settings import SettingsError
 from plan.mesh import MeshPlan
 from plan.observability import ObservabilityPlan, TracingBackend
 from plan.routing import RESERVED_SUBSETS, RoutingPlan, edge_routing, scenario_objects
@@ -216,18 +215,16 @@ def build_plan(config: LabConfig) -> LabPlan:
             [f"context scenario={config.scenario!r} with dataplane={config.dataplane!r}: {refusal}"]
         )
     bookinfo = BookinfoPlan.of(namespace, data_plane)
-    try:
-        mesh = MeshPlan.of(
-            istio_version=config.istio_version,
-            ingress=ingress,
-            data_plane=data_plane,
-            tracing=tracing,
-            tracing_sampling=config.tracing_sampling,
-            gateway_api=GatewayApiRelease(channel=config.gateway_api_channel),
-            settings=config.istio,
-        )
-    except SettingsError as error:
-        raise ConfigError(error.problems) from None
+    # Raises a ConfigError (SettingsError) for an Istio setting that names a lab's provider.
+    mesh = MeshPlan.of(
+        istio_version=config.istio_version,
+        ingress=ingress,
+        data_plane=data_plane,
+        tracing=tracing,
+        tracing_sampling=config.tracing_sampling,
+        gateway_api=GatewayApiRelease(channel=config.gateway_api_channel),
+        settings=config.istio,
+    )
     plan = LabPlan(
         config=config,
         ingress=ingress,
@@ -248,7 +245,12 @@ def build_plan(config: LabConfig) -> LabPlan:
             scenario=tuple(scenario_objects(scenario, form, bookinfo.versions, namespace)),
         ),
     )
-    capacity = plan.capacity()
+    try:
+        capacity = plan.capacity()
+    except ValueError as error:
+        # The lab's own requests are constants; a request that cannot be read came with the
+        # istio key (values.global.proxy.resources, values.pilot.resources).
+        raise ConfigError([f"context istio: {error}"]) from None
     if not capacity.fits:
         raise ConfigError([_capacity_problem(config, capacity)])
     findings = plan.findings()

@@ -365,3 +365,17 @@ def test_the_makefile_deploys_the_cluster_stack():
     assert f"CLUSTER_STACK := {facts.CLUSTER_STACK_NAME}\n" in makefile
     for command in ("set $(SET)", "unset $(PATHS)"):
         assert f"scripts.istio_settings {command}\n\t$(CDK) deploy $(CLUSTER_STACK)" in makefile
+
+
+def test_the_capacity_check_counts_the_proxies_requests_the_settings_give():
+    requests = {"values": {"global": {"proxy": {"resources": {"requests": {"cpu": "4"}}}}}}
+    (line,) = problems_of_plan(requests)
+    assert line.startswith("context nodeInstanceType='m5.large', nodeCount=2: the lab's pods")
+    unreadable = {"values": {"global": {"proxy": {"resources": {"requests": {"cpu": "lots"}}}}}}
+    assert problems_of_plan(unreadable) == ["context istio: unreadable CPU request 'lots'"]
+
+
+def problems_of_plan(raw) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        lab_plan(istio=raw)
+    return caught.value.problems
