@@ -15,7 +15,7 @@ CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help bootstrap synth test lint format nag cfn-lint bench smoke deploy destroy clean \
-	istio-set istio-unset istio-show task
+	istio-set istio-unset istio-show task repair
 
 help:
 	@echo "make synth    synthesize the lab's CloudFormation templates into cdk.out (offline)"
@@ -32,6 +32,8 @@ help:
 	@echo "               kept in cdk.json, then the cluster stack is deployed"
 	@echo "make istio-unset [PATHS=\"path ...\"]  remove them (all without PATHS), then deploy"
 	@echo "make istio-show  the Istio settings cdk.json holds"
+	@echo "make repair   re-apply every chart and manifest of the lab in place (after a Task's"
+	@echo "               cleanup damaged it); cluster, nodes, IAM and VPC are left alone"
 	@echo "make task [NAME=<page>] [TAB=<tab>] [APPLY=1]  the Istio docs' Task pages on the lab:"
 	@echo "               every page, one page's lab steps, or (APPLY=1) set what it needs and deploy"
 
@@ -103,6 +105,13 @@ istio-show: $(VENV_STAMP)
 task: $(VENV_STAMP) $(if $(APPLY),$(NODE_STAMP))
 	@$(VENV)/bin/python -m scripts.task $(NAME) $(if $(TAB),--tab $(TAB)) $(if $(APPLY),--apply)
 	$(if $(APPLY),$(CDK) deploy $(CLUSTER_STACK))
+
+# A new `repair` value in cdk.json changes one property of every Kubernetes custom resource,
+# so CloudFormation updates them all (constructs/repair.py); kept there, so that the next
+# deploy does not do it again.
+repair: bootstrap
+	$(VENV)/bin/python -m scripts.cdk_json repair
+	$(CDK) deploy $(CLUSTER_STACK)
 
 clean:
 	rm -rf cdk.out .pytest_cache

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.critical_path import critical_path
+from constructs.repair import KUBERNETES_RESOURCE_TYPES
 
 # type -> (create, delete)
 DURATIONS: Mapping[str, tuple[float, float]] = {
@@ -52,6 +53,19 @@ HELM_WAIT_MINUTES = 2.5
 # Every other resource type (subnets, routes, log groups, parameters...).
 DEFAULT_MINUTES = (0.1, 0.1)
 NESTED_STACK_OVERHEAD_MINUTES = 0.3
+
+
+def repair_weigher(cloud_assembly: Path | None):
+    """A weigh function for `make repair`: every Kubernetes custom resource is updated as long
+    as it takes to create (Helm's upgrade waits as its install does); nothing else changes."""
+    create = weigher(cloud_assembly, deleting=False)
+
+    def weigh(logical_id: str, resource: Mapping[str, Any]) -> float:
+        if resource["Type"] in KUBERNETES_RESOURCE_TYPES:
+            return create(logical_id, resource)
+        return 0.0
+
+    return weigh
 
 
 def weigher(cloud_assembly: Path | None, *, deleting: bool):

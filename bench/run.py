@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench.critical_path import Path as CriticalPath
 from bench.critical_path import critical_path
-from bench.durations import weigher
+from bench.durations import repair_weigher, weigher
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -142,6 +142,7 @@ def lab_paths(cloud_assembly: Path) -> dict[str, dict[str, CriticalPath]]:
             )
             for phase, deleting in (("create", False), ("delete", True))
         }
+        paths[name]["repair"] = critical_path(template, repair_weigher(cloud_assembly))
     return paths
 
 
@@ -250,7 +251,11 @@ def report(results: dict) -> str:
         "",
     ]
     types = results["types"]
-    for phase, title in (("create", "Creation"), ("delete", "Deletion")):
+    for phase, title in (
+        ("create", "Creation"),
+        ("delete", "Deletion"),
+        ("repair", "Repair (`make repair`, every Kubernetes resource updated in place)"),
+    ):
         order, total, chains = phase_lines(paths, phase, types)
         lines.append(f"### {title}: about {total:.0f} minutes")
         lines.append("")
@@ -261,7 +266,7 @@ def report(results: dict) -> str:
         )
         lines += [*chains, ""]
         before = results.get("baseline")
-        if before is not None:
+        if before is not None and phase in next(iter(before["paths"].values())):
             _, total, chains = phase_lines(before["paths"], phase, {**before["types"], **types})
             lines.append(
                 f"Before, at commit `{before['ref']}` (`--baseline`): about {total:.0f} minutes"
@@ -274,7 +279,7 @@ def phase_lines(
     paths: dict[str, dict[str, CriticalPath]], phase: str, types: dict[str, str]
 ) -> tuple[list[str], float, list[str]]:
     """The stacks in the phase's order, its total minutes, and each stack's chain."""
-    order = list(paths) if phase == "create" else list(reversed(paths))
+    order = list(reversed(paths)) if phase == "delete" else list(paths)
     total = sum(paths[name][phase].minutes for name in order)
     lines: list[str] = []
     for name in order:

@@ -67,11 +67,13 @@ DEFAULTS: Mapping[str, Any] = {
     "tracingSampling": 100,
     "gatewayApiChannel": "standard",
     "istio": {},
+    "repair": "",
     "nag": False,
 }
 
 _CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+_REPAIR = re.compile(r"^[A-Za-z0-9._:-]{0,64}$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 # family + generation + optional attributes, a dot, a size: m5.large, c7gn.2xlarge, m7i-flex.large
 _INSTANCE_TYPE = re.compile(
@@ -97,6 +99,7 @@ class LabConfig:
     tracing_sampling: float
     gateway_api_channel: str
     istio: IstioSettings
+    repair: str
     nag: bool
 
     def context_values(self) -> dict[str, Any]:
@@ -236,6 +239,12 @@ class LabConfig:
             except SettingsError as error:
                 problems.extend(error.problems)
 
+        check(
+            "repair",
+            isinstance(values["repair"], str) and bool(_REPAIR.match(values["repair"])),
+            "expected up to 64 letters, digits, '.', ':', '_' or '-' (make repair sets it)",
+        )
+
         values["nag"] = _as_bool(values["nag"])
         check("nag", isinstance(values["nag"], bool), "expected true or false")
 
@@ -258,6 +267,7 @@ class LabConfig:
             tracing_sampling=float(values["tracingSampling"]),
             gateway_api_channel=values["gatewayApiChannel"],
             istio=settings,
+            repair=values["repair"],
             nag=values["nag"],
         )
 

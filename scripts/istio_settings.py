@@ -28,16 +28,7 @@ from plan.istio_settings import (
     with_value,
     without_path,
 )
-
-CDK_JSON = Path("cdk.json")
-
-
-def read(cdk_json: Path) -> dict[str, Any]:
-    return json.loads(cdk_json.read_text(encoding="utf-8"))
-
-
-def write(cdk_json: Path, document: dict[str, Any]) -> None:
-    cdk_json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+from scripts.cdk_json import CDK_JSON, read, write
 
 
 def minor_of(context: dict[str, Any]) -> str:
@@ -89,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 settings = unset_paths(context, args.paths)
             context["istio"] = settings.tree
-            write(args.cdk_json, document)
+            write(document, args.cdk_json)
     except SettingsError as error:
         for problem in error.problems:
             print(f"error: {problem}", file=sys.stderr)

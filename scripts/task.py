@@ -23,8 +23,8 @@ from checks.istio_analyzer import AnalysisError
 from plan.config import ConfigError
 from plan.lab_plan import plan_from_context
 from plan.task_catalog import SECTIONS, CatalogError, Task, find, load, short_name
+from scripts.cdk_json import CDK_JSON, read, write
 
-CDK_JSON = Path("cdk.json")
 VERDICT_WORDS = {
     "runs": "runs as written",
     "settings": "runs after its lab command",
@@ -78,7 +78,7 @@ def listing(tasks: Iterable[Task]) -> str:
 def apply(task: Task, tab: str | None, cdk_json: Path) -> list[str]:
     """Write the page's settings into cdk.json after checking that the lab builds with
     them; the lines say what changed."""
-    document = json.loads(cdk_json.read_text(encoding="utf-8"))
+    document = read(cdk_json)
     context = document.setdefault("context", {})
     wanted = task.context(tab)
     changed = [
@@ -88,7 +88,7 @@ def apply(task: Task, tab: str | None, cdk_json: Path) -> list[str]:
     ]
     plan_from_context({**context, **wanted})
     context.update(wanted)
-    cdk_json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    write(document, cdk_json)
     return changed
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aws_cdk import App, CrossStackReferences, ReferenceStrength
 
 from constructs.function_logs import FunctionLogGroups
+from constructs.repair import RepairStamp
 from constructs.tree_walk import visit_tree
 from plan.facts import CLUSTER_STACK_NAME, NETWORK_STACK_NAME
 from plan.lab_plan import LabPlan
@@ -54,6 +55,9 @@ def build_lab(app: App, plan: LabPlan) -> Lab:
     lab = Lab(plan=plan, network=network, cluster=cluster)
     # Every function's logs, the generated ones' included, go with the stacks on destroy.
     visit_tree(app, FunctionLogGroups())
+    # `make repair`: a new value updates every chart, manifest and task in place.
+    if plan.config.repair:
+        visit_tree(cluster, RepairStamp(plan.config.repair))
     # Acknowledgements are inert without the checks, and recording them costs every synth:
     # only the nag synth (`make nag`, and the tests') records them.
     if plan.config.nag:
