@@ -205,6 +205,8 @@ class StaleRoutesProps:
     manifests: the manifests that apply them; their prune labels find what they applied.
     keep: the routing objects the manifests apply now (`Kind.group/name`, as
         plan.routing.routing_key writes them), which stay.
+    other_forms: the routing objects of the lab's other forms, deleted by name whether or
+        not they carry a manifest's label.
     """
 
     tasks: ClusterTasks
@@ -212,6 +214,7 @@ class StaleRoutesProps:
     namespace: str
     manifests: tuple[eks.KubernetesManifest, ...]
     keep: tuple[str, ...]
+    other_forms: tuple[str, ...] = ()
 
 
 class StaleRoutes(Construct):
@@ -230,6 +233,7 @@ class StaleRoutes(Construct):
                 tasks_contract.KINDS: sorted(ROUTING_KINDS.values()),
                 tasks_contract.SELECTORS: [prune_label(m) for m in props.manifests],
                 tasks_contract.KEEP: sorted(props.keep),
+                tasks_contract.NAMES: sorted(props.other_forms),
             },
         )
         for manifest in props.manifests:

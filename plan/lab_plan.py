@@ -29,7 +29,13 @@ from plan.gateway_api import GatewayApiRelease
 from plan.ingress import Ingress
 from plan.mesh import MeshPlan
 from plan.observability import ObservabilityPlan, TracingBackend
-from plan.routing import RESERVED_SUBSETS, RoutingPlan, edge_routing, scenario_objects
+from plan.routing import (
+    RESERVED_SUBSETS,
+    RoutingPlan,
+    edge_routing,
+    every_form_keys,
+    scenario_objects,
+)
 from plan.scenarios import SCENARIOS, Scenario, ScenarioForm
 
 # The controller's chart sets no requests; these make its two replicas count in the
@@ -243,6 +249,7 @@ def build_plan(config: LabConfig) -> LabPlan:
         routing=RoutingPlan(
             edge=tuple(edge_routing(ingress, form, data_plane, namespace)),
             scenario=tuple(scenario_objects(scenario, form, bookinfo.versions, namespace)),
+            every_form=every_form_keys(namespace),
         ),
     )
     try:

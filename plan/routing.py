@@ -4,8 +4,9 @@ scenarios' routes need) and the selected scenario in the form of the ingress and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from plan import facts
@@ -75,6 +76,9 @@ class RoutingPlan:
 
     edge: tuple[KubernetesObject, ...]
     scenario: tuple[KubernetesObject, ...]
+    # Every routing object some form of the lab applies in the namespace (any ingress API,
+    # data plane and scenario), by `Kind.group/name`.
+    every_form: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def objects(self) -> list[KubernetesObject]:
@@ -84,3 +88,34 @@ class RoutingPlan:
     def keep(self) -> list[str]:
         """What the StaleRoutes task keeps: every routing object the manifests list now."""
         return sorted(key for key in map(routing_key, self.objects) if key is not None)
+
+    @property
+    def other_forms(self) -> list[str]:
+        """What the StaleRoutes task deletes by name: the routing objects of the lab's other
+        forms, also when a hand-applied copy no longer carries a manifest's prune label."""
+        return sorted(self.every_form - set(self.keep))
+
+
+@functools.cache
+def every_form_keys(namespace: str) -> frozenset[str]:
+    """The routing keys of every form the lab can apply in `namespace`: each pair of ingress
+    API and data plane, with its edge routing and each scenario it accepts."""
+    # Imported here: the modes and Bookinfo's plan import the kinds of objects this module
+    # routes, not the other way round.
+    from plan import modes
+    from plan.bookinfo import BookinfoPlan
+    from plan.scenarios import SCENARIOS
+
+    keys: set[str] = set()
+    for ingress_kind in modes.INGRESS_APIS.values():
+        for plane_kind in modes.DATAPLANES.values():
+            ingress = ingress_kind.for_namespace(namespace)
+            data_plane = plane_kind.for_namespace(namespace)
+            form = data_plane.route_form(ingress.route_form)
+            versions = BookinfoPlan.of(namespace, data_plane).versions
+            objects = edge_routing(ingress, form, data_plane, namespace)
+            for scenario in SCENARIOS.values():
+                if form.refusal(scenario) is None:
+                    objects += scenario_objects(scenario, form, versions, namespace)
+            keys |= {key for key in map(routing_key, objects) if key is not None}
+    return frozenset(keys)

@@ -189,6 +189,7 @@ class ClusterStack(Stack):
                 namespace=plan.bookinfo.namespace,
                 manifests=(self.routing.manifest, self.routing.scenario),
                 keep=tuple(plan.routing.keep),
+                other_forms=tuple(plan.routing.other_forms),
             ),
         )
 

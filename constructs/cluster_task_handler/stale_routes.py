@@ -5,8 +5,10 @@ no longer list. aws-cdk-lib updates a manifest with `kubectl apply --prune`, who
 allowlist holds only built-in kinds, so a VirtualService, DestinationRule or Gateway API route
 that a new form of the routing (another ingress API or data plane) drops would otherwise stay
 and keep routing. Only objects of ResourceProperties.Kinds in ResourceProperties.Namespace
-that carry one of the manifests' prune labels (ResourceProperties.Selectors) and are not in
-ResourceProperties.Keep are deleted. Nothing on Delete: each manifest deletes its own objects.
+that are not in ResourceProperties.Keep are deleted, and only those that carry one of the
+manifests' prune labels (ResourceProperties.Selectors) or are named in
+ResourceProperties.Names (the lab's other forms: a copy a learner applied by hand has lost
+the label). Nothing on Delete: each manifest deletes its own objects.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def on_event(event: dict) -> dict:
                 properties[tasks_contract.KINDS],
                 properties[tasks_contract.SELECTORS],
                 set(properties[tasks_contract.KEEP]),
+                set(properties.get(tasks_contract.NAMES, [])),
             )
     except TaskError as error:
         raise TaskError(str(error)[:MAX_MESSAGE_CHARS]) from None
@@ -49,21 +52,26 @@ def on_event(event: dict) -> dict:
 
 
 def delete_stale(
-    kubeconfig: Path, namespace: str, kinds: list[str], selectors: list[str], keep: set[str]
+    kubeconfig: Path,
+    namespace: str,
+    kinds: list[str],
+    selectors: list[str],
+    keep: set[str],
+    names: set[str] = frozenset(),
 ) -> list[str]:
-    """Delete every object of `kinds` in `namespace` carrying one of the `selectors` labels
-    whose `Kind.group/name` is not in `keep`; returns what was deleted."""
+    """Delete every object of `kinds` in `namespace` whose `Kind.group/name` is not in `keep`
+    and that carries one of the `selectors` labels or is in `names`; returns what was
+    deleted."""
     stale: dict[str, str] = {}  # key -> how kubectl names it (the type in lower case)
-    for selector in selectors:
-        listed = kubectl(
-            kubeconfig, ["get", ",".join(kinds), "-n", namespace, "-l", selector, "-o", "json"]
-        )
-        for item in json.loads(listed).get("items", []):
-            group = item["apiVersion"].rpartition("/")[0]
-            name = f"{group}/{item['metadata']['name']}"
-            key = f"{item['kind']}.{name}"
-            if key not in keep:
-                stale[key] = f"{item['kind'].lower()}.{name}"
+    listed = kubectl(kubeconfig, ["get", ",".join(kinds), "-n", namespace, "-o", "json"])
+    for item in json.loads(listed).get("items", []):
+        group = item["apiVersion"].rpartition("/")[0]
+        name = f"{group}/{item['metadata']['name']}"
+        key = f"{item['kind']}.{name}"
+        labels = item["metadata"].get("labels") or {}
+        applied = any(selector in labels for selector in selectors)
+        if key not in keep and (applied or key in names):
+            stale[key] = f"{item['kind'].lower()}.{name}"
     if stale:
         kubectl(kubeconfig, ["delete", "-n", namespace, "--ignore-not-found", *stale.values()])
         LOG.info("deleted the stale routing objects %s", ", ".join(stale))

@@ -27,12 +27,13 @@ REPLACES = "Replaces"
 TIMEOUT_SECONDS = "TimeoutSeconds"
 
 # Custom::StaleRoutes: the namespace of the routing objects, the resource names kubectl lists
-# the routing kinds by, the manifests' prune labels, and the `Kind.group/name` of the routing
-# objects to keep.
+# the routing kinds by, the manifests' prune labels, the `Kind.group/name` of the routing
+# objects to keep, and those of the lab's other forms (deleted by name, labelled or not).
 NAMESPACE = "Namespace"
 KINDS = "Kinds"
 SELECTORS = "Selectors"
 KEEP = "Keep"
+NAMES = "Names"
 
 # The field manager of the server-side apply, as the cluster's managedFields show it.
 FIELD_MANAGER = "bookinfo-lab"

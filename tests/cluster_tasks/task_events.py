@@ -57,7 +57,7 @@ STALE_KINDS = ["virtualservices.networking.istio.io", "httproutes.gateway.networ
 STALE_SELECTORS = ["aws.cdk.eks/prune-c8aa", "aws.cdk.eks/prune-c8bb"]
 
 
-def stale_event(request_type: str, keep: list[str] = ()) -> dict:
+def stale_event(request_type: str, keep: list[str] = (), names: list[str] = ()) -> dict:
     return task_event(
         tasks_contract.STALE_ROUTES_RESOURCE_TYPE,
         request_type,
@@ -66,6 +66,7 @@ def stale_event(request_type: str, keep: list[str] = ()) -> dict:
             tasks_contract.KINDS: STALE_KINDS,
             tasks_contract.SELECTORS: STALE_SELECTORS,
             tasks_contract.KEEP: list(keep),
+            tasks_contract.NAMES: list(names),
         },
         f"stale-routes/{CLUSTER}/{NAMESPACE}",
     )

@@ -1,5 +1,6 @@
 """Custom::StaleRoutes: on every deploy, the routing objects the manifests applied earlier and
-no longer list are deleted; a listing that fails fails the deployment."""
+no longer list are deleted, and so are the lab's other forms' routes by name (a copy applied
+by hand has no prune label); a listing that fails fails the deployment."""
 
 from __future__ import annotations
 
@@ -19,22 +20,29 @@ from tests.cluster_tasks.task_events import (
 from tests.istio_objects import lab_plan
 
 
-def listing(*objects: tuple[str, str, str]) -> str:
+def listing(*objects: tuple) -> str:
+    """kubectl's list of (apiVersion, kind, name[, labels]) objects."""
     return json.dumps(
         {
             "items": [
-                {"apiVersion": api, "kind": kind, "metadata": {"name": name}}
-                for api, kind, name in objects
+                {
+                    "apiVersion": api,
+                    "kind": kind,
+                    "metadata": {"name": name, **({"labels": rest[0]} if rest else {})},
+                }
+                for api, kind, name, *rest in objects
             ]
         }
     )
 
 
+APPLIED = {STALE_SELECTORS[0]: ""}
 IN_CLUSTER = listing(
-    ("networking.istio.io/v1", "VirtualService", "bookinfo"),
-    ("networking.istio.io/v1", "VirtualService", "reviews"),
-    ("gateway.networking.k8s.io/v1", "HTTPRoute", "reviews"),
+    ("networking.istio.io/v1", "VirtualService", "bookinfo", APPLIED),
+    ("networking.istio.io/v1", "VirtualService", "reviews", {STALE_SELECTORS[1]: ""}),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute", "reviews", APPLIED),
 )
+GET = ["get", ",".join(STALE_KINDS), "-n", NAMESPACE, "-o", "json"]
 
 
 @pytest.mark.parametrize("request_type", ["Create", "Update"])
@@ -49,13 +57,11 @@ def test_routes_no_manifest_lists_any_more_are_deleted(
     ]
     # WHEN the manifests now list only two of them
     result = index.on_event(stale_event(request_type, keep))
-    # THEN each label is listed in the namespace, and only the third object is deleted
+    # THEN the routing kinds are listed in the namespace, and only the third is deleted
     assert result == {"PhysicalResourceId": f"stale-routes/{CLUSTER}/{NAMESPACE}"}
     calls = [without_kubectl_options(c["args"]) for c in kubectl()]
-    kinds = ",".join(STALE_KINDS)
     assert calls == [
-        ["get", kinds, "-n", NAMESPACE, "-l", STALE_SELECTORS[0], "-o", "json"],
-        ["get", kinds, "-n", NAMESPACE, "-l", STALE_SELECTORS[1], "-o", "json"],
+        GET,
         [
             "delete",
             "-n",
@@ -69,7 +75,7 @@ def test_routes_no_manifest_lists_any_more_are_deleted(
 def test_nothing_stale_deletes_nothing(index, eks, kubectl, monkeypatch):
     monkeypatch.setenv("FAKE_KUBECTL_STDOUT", listing())
     index.on_event(stale_event("Update", ["VirtualService.networking.istio.io/bookinfo"]))
-    assert [without_kubectl_options(c["args"])[0] for c in kubectl()] == ["get", "get"]
+    assert [without_kubectl_options(c["args"])[0] for c in kubectl()] == ["get"]
 
 
 def test_stale_routes_do_nothing_on_delete(index, eks, kubectl):
@@ -101,4 +107,49 @@ def test_the_handler_reads_the_plans_keep_list_as_the_objects_it_lists(
     # WHEN the task runs with that plan's keep list
     index.on_event(stale_event("Update", routing.keep))
     # THEN the handler names them as the plan does: nothing is deleted
-    assert [without_kubectl_options(c["args"])[0] for c in kubectl()] == ["get", "get"]
+    assert [without_kubectl_options(c["args"])[0] for c in kubectl()] == ["get"]
+
+
+def test_an_old_forms_route_without_its_label_is_deleted_by_name(index, eks, kubectl, monkeypatch):
+    # GIVEN the old form's HTTPRoute, re-applied by hand (the prune label is gone), beside a
+    # learner's own route of a name no form of the lab uses
+    monkeypatch.setenv(
+        "FAKE_KUBECTL_STDOUT",
+        listing(
+            ("networking.istio.io/v1", "VirtualService", "reviews", APPLIED),
+            ("gateway.networking.k8s.io/v1", "HTTPRoute", "reviews"),
+            ("gateway.networking.k8s.io/v1", "HTTPRoute", "my-route"),
+        ),
+    )
+    # WHEN the task runs for the new form, which names the old form's routes
+    index.on_event(
+        stale_event(
+            "Update",
+            keep=["VirtualService.networking.istio.io/reviews"],
+            names=["HTTPRoute.gateway.networking.k8s.io/reviews"],
+        )
+    )
+    # THEN the old form's route goes and the learner's own stays
+    calls = [without_kubectl_options(c["args"]) for c in kubectl()]
+    assert calls == [
+        GET,
+        [
+            "delete",
+            "-n",
+            NAMESPACE,
+            "--ignore-not-found",
+            "httproute.gateway.networking.k8s.io/reviews",
+        ],
+    ]
+
+
+@pytest.mark.parametrize("ingress_api", ["istio", "gateway-api"])
+@pytest.mark.parametrize("dataplane", ["sidecar", "ambient"])
+def test_the_plan_names_every_other_forms_routes_and_never_its_own(ingress_api, dataplane):
+    plan = lab_plan(ingressApi=ingress_api, dataplane=dataplane)
+    others = set(plan.routing.other_forms)
+    assert not others & set(plan.routing.keep)
+    for other_ingress in ("istio", "gateway-api"):
+        for other_plane in ("sidecar", "ambient"):
+            other = lab_plan(ingressApi=other_ingress, dataplane=other_plane).routing.keep
+            assert set(other) - set(plan.routing.keep) <= others
