@@ -15,7 +15,7 @@ CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help bootstrap synth test lint format nag cfn-lint bench smoke deploy destroy clean \
-	istio-set istio-unset istio-show task repair
+	istio-set istio-unset istio-show task repair doctor
 
 help:
 	@echo "make synth    synthesize the lab's CloudFormation templates into cdk.out (offline)"
@@ -32,6 +32,7 @@ help:
 	@echo "               kept in cdk.json, then the cluster stack is deployed"
 	@echo "make istio-unset [PATHS=\"path ...\"]  remove them (all without PATHS), then deploy"
 	@echo "make istio-show  the Istio settings cdk.json holds"
+	@echo "make doctor   after deploy: what in the cluster differs from the deployed lab, and the fix"
 	@echo "make repair   re-apply every chart and manifest of the lab in place (after a Task's"
 	@echo "               cleanup damaged it); cluster, nodes, IAM and VPC are left alone"
 	@echo "make task [NAME=<page>] [TAB=<tab>] [APPLY=1]  the Istio docs' Task pages on the lab:"
@@ -112,6 +113,11 @@ task: $(VENV_STAMP) $(if $(APPLY),$(NODE_STAMP))
 repair: bootstrap
 	$(VENV)/bin/python -m scripts.cdk_json repair
 	$(CDK) deploy $(CLUSTER_STACK)
+	$(VENV)/bin/python -m doctor
 
+# Exit status 0: as deployed; 1: something differs (one line each, with its fix); 2: no
+# cluster could be reached.
+doctor: $(VENV_STAMP)
+	@$(VENV)/bin/python -m doctor
 clean:
 	rm -rf cdk.out .pytest_cache

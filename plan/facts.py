@@ -62,6 +62,27 @@ HBONE_PORT = 15008
 # A pod label that keeps istiod's injection webhook away from a pod.
 NOT_INJECTED_LABEL = ("sidecar.istio.io/inject", "false")
 
+# The CRDs the istio/base chart of Istio 1.31 installs (files/crd-all.gen.yaml).
+ISTIO_CRDS = (
+    "authorizationpolicies.security.istio.io",
+    "destinationrules.networking.istio.io",
+    "envoyfilters.networking.istio.io",
+    "gateways.networking.istio.io",
+    "peerauthentications.security.istio.io",
+    "proxyconfigs.networking.istio.io",
+    "requestauthentications.security.istio.io",
+    "serviceentries.networking.istio.io",
+    "sidecars.networking.istio.io",
+    "telemetries.telemetry.istio.io",
+    "trafficextensions.extensions.istio.io",
+    "virtualservices.networking.istio.io",
+    "wasmplugins.extensions.istio.io",
+    "workloadentries.networking.istio.io",
+    "workloadgroups.networking.istio.io",
+)
+# istiod's mesh configuration, as its chart writes it (data key `mesh`).
+MESH_CONFIG_MAP = "istio"
+
 ISTIO_NETWORKING_GROUP = "networking.istio.io"
 ISTIO_NETWORKING_V1 = f"{ISTIO_NETWORKING_GROUP}/v1"
 

@@ -102,6 +102,10 @@ class Ingress(Protocol):
         """That Service when istiod, not Helm, owns it (so a delete must wait for it)."""
 
     @property
+    def service_port_numbers(self) -> tuple[int, ...]:
+        """The ports that Service must have (the NLB's listeners and health check)."""
+
+    @property
     def route_form(self) -> ScenarioForm:
         """The form the scenarios take in this API when sidecars apply them."""
 
@@ -183,6 +187,10 @@ class ChartIngress:
         # The status port first, as the demo profile orders them (some load balancers
         # health-check the first port).
         return (self.nlb.status_port, self.nlb.http_port, self.nlb.https_port, *self.extra_ports)
+
+    @property
+    def service_port_numbers(self) -> tuple[int, ...]:
+        return tuple(p.port for p in self.service_ports)
 
     @property
     def selector(self) -> dict[str, str]:
@@ -314,14 +322,18 @@ class GatewayApiIngress:
     def gateway_workloads(self) -> tuple[GatewayWorkload, ...]:
         return ()
 
-    def gateway_api_workloads(self) -> tuple[GatewayApiWorkload, ...]:
+    @property
+    def service_port_numbers(self) -> tuple[int, ...]:
         # The generated Service: the status port first, then the listener's port.
+        return (self.nlb.status_port.port, self.listen_port)
+
+    def gateway_api_workloads(self) -> tuple[GatewayApiWorkload, ...]:
         return (
             GatewayApiWorkload(
                 namespace=self.namespace,
                 gateway_name=self.name,
                 service_name=self.service.name,
-                ports=(self.nlb.status_port.port, self.listen_port),
+                ports=self.service_port_numbers,
             ),
         )
 

@@ -63,10 +63,21 @@ class Settings:
         return ", ".join(parts)
 
 
+# What a damaging cleanup step does to the lab (tests/doctor reproduces each on a lab's state).
+CLEANUP_EFFECTS = (
+    "uninstall-purge",
+    "reinstall-default",
+    "delete-gateway-api-crds",
+    "delete-istio-system",
+    "delete-lab-route",
+)
+
+
 @dataclass(frozen=True)
 class Cleanup:
     damaging: str
     instead: str
+    effects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,8 +192,10 @@ def _task(entry: Mapping[str, Any]) -> Task:
     if (verdict == "cannot") != bool(entry.get("reason")):
         raise CatalogError(f"{page}: a reason goes with verdict cannot, and only there")
     cleanup = entry.get("cleanup")
-    if cleanup is not None and set(cleanup) != {"damaging", "instead"}:
-        raise CatalogError(f"{page}: cleanup needs `damaging` and `instead`")
+    if cleanup is not None and set(cleanup) != {"damaging", "instead", "effects"}:
+        raise CatalogError(f"{page}: cleanup needs `damaging`, `instead` and `effects`")
+    if cleanup is not None and not set(cleanup["effects"]) <= set(CLEANUP_EFFECTS):
+        raise CatalogError(f"{page}: cleanup effects are {', '.join(CLEANUP_EFFECTS)}")
     if not entry.get("title"):
         raise CatalogError(f"{page}: no title")
     return Task(
@@ -192,6 +205,10 @@ def _task(entry: Mapping[str, Any]) -> Task:
         settings=settings,
         tabs=tabs,
         differs=tuple(entry.get("differs") or ()),
-        cleanup=Cleanup(**cleanup) if cleanup else None,
+        cleanup=(
+            Cleanup(cleanup["damaging"], cleanup["instead"], tuple(cleanup["effects"]))
+            if cleanup
+            else None
+        ),
         reason=entry.get("reason", ""),
     )

@@ -1,10 +1,12 @@
 """Command line: find the page and the scenario, send the requests, judge, report.
 
 What is not given as an option (the URL, the scenario, and with --traces the tracing backend
-and the data plane) is read from the deployed lab's stack outputs (smoke/deployed.py).
+and the data plane) is read from the deployed lab's stack outputs (smoke/deployed.py). A lab
+read that way is first examined by the doctor's checks (doctor/): when the lab itself
+differs from what was deployed, smoke says so instead of judging the scenario.
 
 Exit status: 0 the mesh did what the scenario promises, 1 it did not, 2 the check could not
-run (bad option, no URL, unknown scenario, failed login).
+run (bad option, no URL, unknown scenario, failed login, a damaged lab).
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import urllib.parse
 from collections.abc import Sequence
 from typing import TextIO
 
+from doctor.checks import REPAIR
+from doctor.cli import deployed_plan, examine
+from doctor.cluster import KubectlCluster, Unreachable, read_state
 from plan import facts, modes
 from plan.scenarios import ANONYMOUS, SCENARIOS
 from smoke.client import BookinfoClient, LoginError, Sample
@@ -135,6 +140,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long to wait for the spans to arrive (default: %(default)s)",
     )
+    parser.add_argument(
+        "--no-doctor",
+        action="store_true",
+        help="judge the scenario without first checking the cluster against the deployed lab",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
         "--progress",
@@ -173,6 +183,10 @@ def _run(args: argparse.Namespace) -> int:
         needed.update({"--tracing": args.tracing, "--dataplane": args.dataplane})
     missing = [option for option, value in needed.items() if value is None]
     deployed = read_stack(args.stack, missing) if missing else None
+    if deployed is not None and not args.no_doctor:
+        damage = lab_damage(deployed)
+        if damage:
+            raise SetupError(damage)
 
     if args.scenario is not None:
         scenario_name, source = args.scenario, FROM_OPTION
@@ -225,6 +239,30 @@ def _run(args: argparse.Namespace) -> int:
     )
     print(report.json() if args.json else report.text())
     return EXIT_PASS if report.passed else EXIT_MISMATCH
+
+
+def lab_damage(deployed: DeployedLab) -> str | None:
+    """What the doctor's checks say of the deployed lab's cluster, as one line, or None when
+    it is as deployed. When the cluster cannot be examined (no ClusterArn output, no kubectl,
+    no kubeconfig entry), says so on stderr and lets the scenario be judged."""
+    if not deployed.outputs.get(facts.CLUSTER_ARN_OUTPUT):
+        return None
+    try:
+        plan = deployed_plan(deployed)
+        cluster = KubectlCluster(deployed.outputs[facts.CLUSTER_ARN_OUTPUT])
+        findings = examine(plan, read_state(cluster))
+    except (SetupError, Unreachable) as problem:
+        print(f"smoke: the doctor could not examine the cluster ({problem}); judging the mesh "
+              "only", file=sys.stderr)  # fmt: skip
+        return None
+    if not findings:
+        return None
+    repairs = any(f.fix == REPAIR for f in findings)
+    advice = "run `make repair`, then smoke again" if repairs else "remove what `make doctor` names"
+    return (
+        f"the lab itself differs from what was deployed ({len(findings)} differences, `make "
+        f"doctor` lists them), so the scenario is not judged: {advice}"
+    )
 
 
 def collect(client: BookinfoClient, requests: int, *, progress: TextIO | None) -> list[Sample]:

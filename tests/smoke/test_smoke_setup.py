@@ -13,6 +13,8 @@ import pytest
 from plan import facts
 from smoke.cli import SCENARIO_NAMES
 from tests.conftest import PROJECT_ROOT
+from tests.doctor import fake_kubectl, lab_state
+from tests.istio_objects import lab_plan
 from tests.smoke.conftest import fake_aws, stack_outputs
 from tests.smoke.fake_productpage import (
     BLACK_STARS,
@@ -213,3 +215,45 @@ def test_python_dash_m_smoke_runs_as_a_module(productpage):
     assert "PASS: all-v1 as anonymous: v1 100%" in done.stdout
     assert done.stderr == ""
     assert len(server.users_seen) == 3
+
+
+def deployed_with_cluster(on_path, tmp_path, url: str, state_of, **context):
+    """A deployed lab whose outputs name its cluster, and a kubectl on PATH that lists
+    `state_of(plan)` for it."""
+    plan = lab_plan(**context)
+    outputs = json.loads(stack_outputs(url, plan.settings))
+    outputs.append({"OutputKey": facts.CLUSTER_ARN_OUTPUT, "OutputValue": "arn:aws:eks:x"})
+    on_path(fake_aws(tmp_path / "bin", stdout=json.dumps(outputs)))
+    fake_kubectl.install(tmp_path / "bin", state_of(plan))
+
+
+def test_a_damaged_lab_is_reported_instead_of_the_scenario(productpage, smoke, on_path, tmp_path):
+    server = productpage(always(NO_STARS))
+    deployed_with_cluster(
+        on_path, tmp_path, server.url, lambda p: lab_state.uninstall_purge(lab_state.healthy(p))
+    )
+    run = smoke("-n", "2")
+    assert run.code == 2
+    assert one_line(run.err).startswith("smoke: error: the lab itself differs from what was")
+    assert run.err.endswith("run `make repair`, then smoke again\n")
+    assert server.users_seen == []
+
+
+def test_a_lab_as_deployed_is_judged(productpage, smoke, on_path, tmp_path):
+    server = productpage(rotate(NO_STARS, BLACK_STARS, RED_STARS))
+    deployed_with_cluster(on_path, tmp_path, server.url, lab_state.healthy)
+    run = smoke("-n", "3")
+    assert (run.code, run.err) == (0, "")
+
+
+def test_without_a_reachable_cluster_the_mesh_is_still_judged(
+    productpage, smoke, on_path, tmp_path, monkeypatch
+):
+    server = productpage(rotate(NO_STARS, BLACK_STARS, RED_STARS))
+    deployed_with_cluster(on_path, tmp_path, server.url, lab_state.healthy)
+    monkeypatch.setenv("FAKE_STDERR", "error: You must be logged in to the server (Unauthorized)")
+    run = smoke("-n", "3")
+    assert run.code == 0
+    assert one_line(run.err).startswith(
+        "smoke: the doctor could not examine the cluster (the cluster refused your credentials"
+    )

@@ -1,0 +1,1 @@
+"""make doctor: the live cluster against what the lab deployed (doctor/cli.py)."""

@@ -1,0 +1,87 @@
+"""`make doctor`: what in the live cluster differs from what the lab deployed.
+
+Reads the cluster stack's outputs (AWS CLI): LabSettings, with which the plan is built again,
+and ClusterArn, the kubeconfig context kubectl uses. Prints one line per difference with the
+command that fixes it, then a summary.
+
+Exit status: 0 healthy, 1 something differs, 2 no cluster could be reached (one line why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from checks.istio_analyzer import AnalysisError
+from doctor.checks import Finding, State, diagnose
+from doctor.cluster import KubectlCluster, Unreachable, read_state
+from doctor.expected import Expectations
+from plan import facts
+from plan.config import ConfigError
+from plan.lab_plan import LabPlan, plan_from_context
+from smoke.deployed import DeployedLab, SetupError, read_stack
+
+EXIT_HEALTHY, EXIT_DIFFERS, EXIT_UNREACHABLE = 0, 1, 2
+CDK_JSON = Path("cdk.json")
+
+
+def deployed_plan(deployed: DeployedLab, cdk_json: Path = CDK_JSON) -> LabPlan:
+    """The plan of the deployed lab: its LabSettings over cdk.json's other keys."""
+    context: dict[str, Any] = {}
+    if cdk_json.is_file():
+        context = json.loads(cdk_json.read_text(encoding="utf-8")).get("context", {})
+    text = deployed.output(facts.SETTINGS_OUTPUT, "a deployed lab")
+    try:
+        settings = json.loads(text)
+    except ValueError:
+        raise SetupError(f"output {facts.SETTINGS_OUTPUT} is not JSON") from None
+    try:
+        return plan_from_context({**context, **settings})
+    except (ConfigError, AnalysisError) as error:
+        raise SetupError(f"the deployed settings do not make a lab: {error.problems[0]}") from None
+
+
+def examine(plan: LabPlan, state: State) -> list[Finding]:
+    return diagnose(Expectations.of(plan), state)
+
+
+def report(findings: list[Finding], out: TextIO) -> int:
+    for finding in findings:
+        out.write(f"✗ {finding.line()}\n")
+    if not findings:
+        out.write("doctor: the lab is as deployed\n")
+        return EXIT_HEALTHY
+    fixes = sorted({f.fix for f in findings if f.fix.startswith("make ")})
+    tail = f"; then run {' and '.join(fixes)}" if fixes else ""
+    out.write(f"doctor: {len(findings)} differences from the deployed lab{tail}\n")
+    return EXIT_DIFFERS
+
+
+def run(
+    stack: str, *, out: TextIO, kubectl: str = "kubectl", cdk_json: Path = CDK_JSON
+) -> tuple[int, list[Finding]]:
+    """The doctor's verdict and findings; exit 2 (and no findings) when it cannot look."""
+    try:
+        deployed = read_stack(stack, ["a deployed lab"])
+        plan = deployed_plan(deployed, cdk_json)
+        cluster = KubectlCluster(
+            deployed.output(facts.CLUSTER_ARN_OUTPUT, "a deployed lab"), kubectl=kubectl
+        )
+        state = read_state(cluster)
+    except (SetupError, Unreachable) as problem:
+        out.write(f"doctor: cannot look at the lab: {problem}\n")
+        return EXIT_UNREACHABLE, []
+    findings = examine(plan, state)
+    return report(findings, out), findings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m doctor", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", default=facts.CLUSTER_STACK_NAME)
+    args = parser.parse_args(argv)
+    code, _ = run(args.stack, out=sys.stdout)
+    return code
