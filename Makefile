@@ -9,12 +9,13 @@ VENV := .venv
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 CLUSTER_STACK := BookinfoLab-Cluster
+CDK_CLI_PIN = $(shell sed -n 's/.*"aws-cdk": *"\([^"]*\)".*/\1/p' package.json)
 CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk
 
 # jsii (inside aws-cdk-lib) prints a Node.js end-of-life banner on every run otherwise.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help bootstrap synth test lint format nag cfn-lint bench smoke deploy destroy clean \
+.PHONY: help bootstrap cdk-version synth test lint format nag cfn-lint bench smoke deploy destroy clean \
 	istio-set istio-unset istio-show task repair doctor
 
 help:
@@ -50,7 +51,15 @@ $(NODE_STAMP): package.json package-lock.json
 
 bootstrap: $(VENV_STAMP) $(NODE_STAMP)
 
-synth: bootstrap
+# The app's cloud assembly is read by CLI 2.x only (npm's deprecated aws-cdk 3.0.0 cannot):
+# refuse any other CLI, e.g. one installed globally that npx would find first.
+cdk-version:
+	@v="$$($(CDK) --version 2>/dev/null)"; v="$${v%% *}"; case "$$v" in \
+	  2.*) ;; \
+	  *) echo "error: the CDK CLI is $${v:-missing}, not 2.x; run npm ci (package.json pins $(CDK_CLI_PIN))" >&2; exit 1;; \
+	esac
+
+synth: bootstrap cdk-version
 	$(CDK) synth --quiet
 	@$(VENV)/bin/python scripts/synth_summary.py cdk.out
 
@@ -67,7 +76,7 @@ format: bootstrap
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-nag: bootstrap
+nag: bootstrap cdk-version
 	$(CDK) synth -c nag=true --quiet
 
 cfn-lint: synth
@@ -79,23 +88,23 @@ bench: bootstrap
 smoke: $(VENV_STAMP)
 	$(VENV)/bin/python -m smoke $(ARGS)
 
-deploy: bootstrap
+deploy: bootstrap cdk-version
 	$(CDK) deploy --all
 
 # The kubeconfig entries are looked up while the cluster stack still exists, and removed only
 # once every stack is gone (scripts/lab_kubeconfig.py, run as a module so that it finds plan/).
-destroy: bootstrap
+destroy: bootstrap cdk-version
 	@arn="$$($(VENV)/bin/python -m scripts.lab_kubeconfig arn)" && \
 	$(CDK) destroy --all --force && \
 	$(VENV)/bin/python -m scripts.lab_kubeconfig forget "$$arn"
 
 # The paths are checked (and cdk.json written) before anything is deployed.
-istio-set: bootstrap
+istio-set: bootstrap cdk-version
 	@test -n '$(SET)' || { echo 'usage: make istio-set SET="meshConfig.accessLogEncoding=JSON ..."' >&2; exit 2; }
 	set -f; $(VENV)/bin/python -m scripts.istio_settings set $(SET)
 	$(CDK) deploy $(CLUSTER_STACK)
 
-istio-unset: bootstrap
+istio-unset: bootstrap cdk-version
 	set -f; $(VENV)/bin/python -m scripts.istio_settings unset $(PATHS)
 	$(CDK) deploy $(CLUSTER_STACK)
 
@@ -103,14 +112,14 @@ istio-show: $(VENV_STAMP)
 	@$(VENV)/bin/python -m scripts.istio_settings show
 
 # APPLY=1 writes the page's settings into cdk.json (after checking them), then deploys.
-task: $(VENV_STAMP) $(if $(APPLY),$(NODE_STAMP))
+task: $(VENV_STAMP) $(if $(APPLY),$(NODE_STAMP) cdk-version)
 	@$(VENV)/bin/python -m scripts.task $(NAME) $(if $(TAB),--tab $(TAB)) $(if $(APPLY),--apply)
 	$(if $(APPLY),$(CDK) deploy $(CLUSTER_STACK))
 
 # A new `repair` value in cdk.json changes one property of every Kubernetes custom resource,
 # so CloudFormation updates them all (constructs/repair.py); kept there, so that the next
 # deploy does not do it again.
-repair: bootstrap
+repair: bootstrap cdk-version
 	$(VENV)/bin/python -m scripts.cdk_json repair
 	$(CDK) deploy $(CLUSTER_STACK)
 	$(VENV)/bin/python -m doctor

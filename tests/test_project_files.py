@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 
 from plan.config import SUPPORTED_KUBERNETES
 from tests.conftest import PROJECT_ROOT
@@ -47,3 +48,40 @@ def test_lambda_code_needs_no_docker():
     # Code.from_asset of a plain folder: no bundling image is ever requested.
     for path in list(PROJECT_ROOT.glob("constructs/*.py")) + list(PROJECT_ROOT.glob("stacks/*.py")):
         assert "bundling" not in path.read_text(encoding="utf-8"), path
+
+
+def fake_cli(tmp_path, version: str) -> str:
+    script = tmp_path / "cdk"
+    script.write_text(f'#!/bin/sh\necho "{version} (build 1a2b3c4)"\n', encoding="utf-8")
+    script.chmod(0o755)
+    return str(script)
+
+
+def make_cdk_version(cli: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "-s", "--no-print-directory", "cdk-version", f"CDK={cli}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_make_refuses_a_cdk_cli_of_another_major_in_one_line(tmp_path):
+    # npm's aws-cdk 3.0.0 was published by accident and cannot read this app's assembly.
+    refused = make_cdk_version(fake_cli(tmp_path, "3.0.0"))
+    assert refused.returncode != 0
+    pin = json.loads((PROJECT_ROOT / "package.json").read_text())["devDependencies"]["aws-cdk"]
+    assert refused.stderr.splitlines()[0] == (
+        f"error: the CDK CLI is 3.0.0, not 2.x; run npm ci (package.json pins {pin})"
+    )
+    assert make_cdk_version(fake_cli(tmp_path, pin)).returncode == 0
+
+
+def test_every_target_that_runs_the_cdk_cli_checks_its_major_first():
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    rules = re.findall(r"^([a-z-]+):([^\n]*)\n((?:\t[^\n]*\n?)*)", makefile, re.M)
+    running = [(t, deps) for t, deps, recipe in rules if "$(CDK)" in recipe and t != "cdk-version"]
+    assert {t for t, _ in running} >= {"synth", "deploy", "destroy", "repair", "task"}
+    for target, deps in running:
+        assert "cdk-version" in deps, target
