@@ -53,7 +53,7 @@ MAX_NAT_GATEWAYS = AVAILABILITY_ZONES
 DEFAULTS: Mapping[str, Any] = {
     "clusterName": "bookinfo-lab",
     "kubernetesVersion": "1.35",
-    "istioVersion": "1.31.1",
+    "istioVersion": "1.31.4",
     "scenario": "round-robin",
     "ingressApi": "istio",
     "dataplane": "sidecar",
@@ -138,7 +138,7 @@ class LabConfig:
 
         istio = values["istioVersion"]
         semver = _SEMVER.match(istio) if isinstance(istio, str) else None
-        check("istioVersion", semver is not None, "expected a release number x.y.z, e.g. 1.31.1")
+        check("istioVersion", semver is not None, "expected a release number x.y.z, e.g. 1.31.4")
         if semver:
             minor = f"{semver[1]}.{semver[2]}"
             check(

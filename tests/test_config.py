@@ -31,7 +31,7 @@ def test_defaults_parse():
     config = LabConfig.from_context({})
     assert config.cluster_name == "bookinfo-lab"
     assert config.kubernetes_version == "1.35"
-    assert config.istio_version == "1.31.1"
+    assert config.istio_version == "1.31.4"
     assert (config.node_instance_type, config.node_count, config.node_capacity_type) == (
         "m5.large",
         2,
@@ -152,7 +152,7 @@ def test_app_exits_with_one_line_per_bad_value_and_no_traceback(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert lines == [
         "error: context kubernetesVersion='1.29': supported versions are 1.35, 1.36",
-        "error: context istioVersion='latest': expected a release number x.y.z, e.g. 1.31.1",
+        "error: context istioVersion='latest': expected a release number x.y.z, e.g. 1.31.4",
         "error: context nodeCount=0: expected a whole number from 1 to 10",
     ]
     assert not list(tmp_path.iterdir()), "nothing is synthesized from a bad configuration"

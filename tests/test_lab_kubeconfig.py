@@ -161,7 +161,7 @@ def test_with_the_stack_gone_the_arn_is_built_from_account_and_region(aws_sessio
 
 def test_make_destroy_forgets_the_entries_only_after_the_stacks_are_gone():
     makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
-    recipe = makefile.split("\ndestroy: bootstrap\n", 1)[1].split("\n\n", 1)[0]
+    recipe = makefile.split("\ndestroy: bootstrap cdk-version\n", 1)[1].split("\n\n", 1)[0]
     lookup = recipe.index("lab_kubeconfig arn")
     destroy = recipe.index("destroy --all --force")
     removal = recipe.index("lab_kubeconfig forget")
