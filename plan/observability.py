@@ -266,12 +266,15 @@ _JAEGER_HEALTH = ContainerPort("health", 13133)
 # Jaeger v2 with no --config runs its built-in all-in-one configuration: OTLP receivers on
 # 4317/4318, the query UI and API on 16686 (gRPC 16685), memory storage of 100,000 traces,
 # health on 13133 /status; the image listens on all interfaces (JAEGER_LISTEN_HOST=0.0.0.0).
+# (cmd/jaeger/internal/all-in-one.yaml and cmd/jaeger/Dockerfile, the same from v2.17.0 to
+# the main branch of 2026-08-20 apart from the MCP tools.) Jaeger maintains only its newest
+# minor: 2.21.0, released in September 2026, is the newest that could be established here.
 # Services as the Istio addon names them: `tracing` for the UI, `jaeger-collector` for spans.
 JAEGER = TracingBackend(
     name="jaeger",
     provider_kind="opentelemetry",
     query_api="jaeger",
-    image="docker.io/jaegertracing/jaeger:2.17.0",
+    image="docker.io/jaegertracing/jaeger:2.21.0",
     container_ports=(
         _JAEGER_QUERY_HTTP,
         _JAEGER_QUERY_GRPC,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import urllib.parse
 from collections.abc import Sequence
 from typing import TextIO
@@ -211,6 +212,7 @@ def _run(args: argparse.Namespace) -> int:
 
     tracing_api = _tracing_api(args, deployed) if args.traces else None
     show_progress = args.progress or sys.stderr.isatty()
+    since = time.time()
     samples = collect(client, args.requests, progress=sys.stderr if show_progress else None)
     traces = None
     if tracing_api is not None:
@@ -218,12 +220,20 @@ def _run(args: argparse.Namespace) -> int:
         try:
             if args.tracing_url:
                 traces = check_traces(
-                    tracing_api, args.tracing_url.rstrip("/"), expected, wait_s=args.traces_wait
+                    tracing_api,
+                    args.tracing_url.rstrip("/"),
+                    expected,
+                    since=since,
+                    wait_s=args.traces_wait,
                 )
             else:
                 with PortForward(tracing_api) as forward:
                     traces = check_traces(
-                        tracing_api, forward.base_url, expected, wait_s=args.traces_wait
+                        tracing_api,
+                        forward.base_url,
+                        expected,
+                        since=since,
+                        wait_s=args.traces_wait,
                     )
         except TracesError as problem:
             raise SetupError(str(problem)) from None

@@ -27,8 +27,10 @@ BOOKINFO_ENTRY = "productpage"
 RATINGS = "ratings"
 # Every page touches productpage, details and reviews; reviews v2 and v3 also call ratings.
 ALWAYS_CALLED = tuple(service for service in SERVICES if service != RATINGS)
-LOOKBACK_S = 600
 TRACE_LIMIT = 100
+# The cluster's clock and this machine's may differ by a little: the window of the traces
+# asked for starts this much before the requests were sent and ends this much after now.
+CLOCK_SKEW_S = 30
 
 
 class TracesError(Exception):
@@ -53,7 +55,9 @@ class TracingApi:
     def services_url(self, base: str) -> str:
         raise NotImplementedError
 
-    def traces_url(self, base: str, service: str) -> str:
+    def traces_url(self, base: str, service: str, start_s: float, end_s: float) -> str:
+        """The traces through `service` that started between `start_s` and `end_s` (Unix
+        seconds)."""
         raise NotImplementedError
 
     def parse_services(self, document: Any) -> list[str]:
@@ -69,8 +73,15 @@ class JaegerApi(TracingApi):
     def services_url(self, base: str) -> str:
         return base + "/api/services"
 
-    def traces_url(self, base: str, service: str) -> str:
-        query = {"service": service, "lookback": f"{LOOKBACK_S}s", "limit": TRACE_LIMIT}
+    def traces_url(self, base: str, service: str, start_s: float, end_s: float) -> str:
+        # Jaeger v2 bounds a search by `start` and `end` only, in microseconds; `lookback` is
+        # the UI's and ignored, and without them the window is the last 48 hours.
+        query = {
+            "service": service,
+            "start": int(start_s * 1_000_000),
+            "end": int(end_s * 1_000_000),
+            "limit": TRACE_LIMIT,
+        }
         return f"{base}/api/traces?{urllib.parse.urlencode(query)}"
 
     def parse_services(self, document: Any) -> list[str]:
@@ -90,8 +101,14 @@ class ZipkinApi(TracingApi):
     def services_url(self, base: str) -> str:
         return base + "/api/v2/services"
 
-    def traces_url(self, base: str, service: str) -> str:
-        query = {"serviceName": service, "lookback": LOOKBACK_S * 1000, "limit": TRACE_LIMIT}
+    def traces_url(self, base: str, service: str, start_s: float, end_s: float) -> str:
+        # Zipkin's window: `lookback` milliseconds before `endTs` (Unix milliseconds).
+        query = {
+            "serviceName": service,
+            "endTs": int(end_s * 1000),
+            "lookback": int((end_s - start_s) * 1000),
+            "limit": TRACE_LIMIT,
+        }
         return f"{base}/api/v2/traces?{urllib.parse.urlencode(query)}"
 
     def parse_services(self, document: Any) -> list[str]:
@@ -152,24 +169,31 @@ def check_traces(
     base_url: str,
     expected: Iterable[str],
     *,
+    since: float,
     wait_s: float,
     timeout_s: float = 10.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], float] = time.time,
 ) -> TraceCheck:
     """Ask until every expected service has shown up or `wait_s` has passed (proxies and
-    the backend send spans in batches, a few seconds after the request)."""
+    the backend send spans in batches, a few seconds after the request). Only traces that
+    started since `since` (Unix seconds, when the requests began) count: an earlier
+    scenario's traces must not pass for this one's."""
     expected = tuple(expected)
     start = clock()
     while True:
-        seen = _seen(api, base_url, timeout_s)
+        window = (since - CLOCK_SKEW_S, now() + CLOCK_SKEW_S)
+        seen = _seen(api, base_url, timeout_s, window)
         waited = clock() - start
         if all(s in seen for s in expected) or waited >= wait_s:
             return TraceCheck(api.backend, expected, tuple(sorted(seen)), waited)
         sleep(min(2.0, max(0.0, wait_s - waited)))
 
 
-def _seen(api: TracingApi, base_url: str, timeout_s: float) -> set[str]:
+def _seen(
+    api: TracingApi, base_url: str, timeout_s: float, window: tuple[float, float]
+) -> set[str]:
     entries = [
         s
         for s in api.parse_services(_get(api.services_url(base_url), timeout_s))
@@ -177,7 +201,7 @@ def _seen(api: TracingApi, base_url: str, timeout_s: float) -> set[str]:
     ]
     seen = set()
     for entry in entries:
-        document = _get(api.traces_url(base_url, entry), timeout_s)
+        document = _get(api.traces_url(base_url, entry, *window), timeout_s)
         seen |= {short_name(s) for s in api.services_in_traces(document)}
     return seen
 

@@ -407,7 +407,7 @@ def test_the_smoke_page_quotes_the_tools_numbers():
         f"{smoke_verdict.TOLERANCE_SIGMAS} binomial standard deviations",
         f"`{delay.name}` as jason",
         f"median latency must be at least {delay.jason.min_p50_ms / 1000:g} s",
-        f"last {smoke_traces.LOOKBACK_S // 60} minutes",
+        f"({smoke_traces.CLOCK_SKEW_S} s of leeway either side",
         f"up to {smoke_cli.DEFAULT_TRACES_WAIT_S:g} s",
         f"Exit status: {smoke_cli.EXIT_PASS} ",
         f", {smoke_cli.EXIT_MISMATCH} it did not",
