@@ -117,7 +117,10 @@ LOAD_BALANCER_CONTROLLER_RELEASE = "aws-load-balancer-controller"
 # --- Observability charts -----------------------------------------------------------------------
 
 PROMETHEUS_CHART_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
-PROMETHEUS_CHART_VERSION = "28.13.0"
+# The 29 line (Prometheus 3.14) discovers the API server and Service endpoints through
+# EndpointSlices; the pod-annotation job that scrapes Istio's proxies, ztunnel and waypoints
+# renders as in 28.13.0 with the lab's values.
+PROMETHEUS_CHART_VERSION = "29.27.0"
 # The maintained home of the Grafana chart since January 2026 (grafana-community/helm-charts).
 GRAFANA_CHART_REPOSITORY = "https://grafana-community.github.io/helm-charts"
 GRAFANA_CHART_VERSION = "12.11.1"

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from bench.critical_path import dependencies
+from plan import facts
 from plan.modes import TRACING
 from plan.observability import ISTIO_DASHBOARDS, JAEGER, PROMETHEUS_DATASOURCE
 from tests.template_queries import (
@@ -70,7 +71,7 @@ def test_prometheus_is_a_lone_server_without_a_volume(cluster_template):
     assert props["Repository"] == "https://prometheus-community.github.io/helm-charts"
     assert (props["Chart"], props["Version"], props["Namespace"]) == (
         "prometheus",
-        "28.13.0",
+        facts.PROMETHEUS_CHART_VERSION,
         NAMESPACE,
     )
     values = chart_values(chart)
