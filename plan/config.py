@@ -35,8 +35,12 @@ class KubernetesRelease:
     layer_class: str
 
 
-# Every version here must have its layer package pinned in requirements.txt.
-# 1.29 and older can no longer be created on EKS.
+# Every version here must have its layer package pinned in requirements.txt. On 2026-12-01
+# EKS creates 1.32 and newer (1.31's extended support ended on 2026-11-26 in EKS's release
+# calendar), and Istio 1.31 needs at least 1.32 (istioctl/pkg/install/k8sversion). The lab
+# offers the two versions aws-cdk-lib 2.275 has kubectl layers for. The default is 1.35: in
+# EKS standard support until 2027-03-27 and released well before Istio 1.31, whose support
+# of 1.36 (on EKS since June 2026) could not be checked here.
 SUPPORTED_KUBERNETES: Mapping[str, KubernetesRelease] = {
     "1.35": KubernetesRelease("1.35", "aws_cdk.lambda_layer_kubectl_v35", "KubectlV35Layer"),
     "1.36": KubernetesRelease("1.36", "aws_cdk.lambda_layer_kubectl_v36", "KubectlV36Layer"),

@@ -5,6 +5,7 @@ smoke), the tracing backends, and the values of the Prometheus, Grafana and Kial
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -402,11 +403,60 @@ def grafana_values(
                 ],
             }
         },
-        "dashboards": {
-            GRAFANA_DASHBOARD_FOLDER: {
-                name: {"url": url}
-                for name, url in istio_dashboard_urls(istio_version, extra_dashboards).items()
-            }
+        # Istio's dashboards are downloaded by the lab's own init container, not the chart's
+        # `dashboards` (whose script stops the pod at the first failed download): Grafana
+        # then starts with every dashboard that could be fetched and logs each that could not.
+        "extraEmptyDirMounts": [
+            {"name": DASHBOARD_VOLUME, "mountPath": GRAFANA_DASHBOARD_PATH},
+        ],
+        "extraInitContainers": [
+            dashboard_download_container(istio_dashboard_urls(istio_version, extra_dashboards))
+        ],
+    }
+
+
+# The image the grafana chart's own dashboard downloader uses (12.11.1 values.yaml,
+# downloadDashboardsImage).
+DASHBOARD_DOWNLOADER_IMAGE = "docker.io/curlimages/curl:8.21.0"
+DASHBOARD_VOLUME = "istio-dashboards"
+DASHBOARD_DOWNLOADER = "download-istio-dashboards"
+
+
+def dashboard_download_script(urls: Mapping[str, str]) -> str:
+    """A POSIX sh script that downloads each dashboard into the directory given as its first
+    argument, tries each three times, and leaves out (with a line on stderr) any it cannot
+    fetch: Grafana starts either way."""
+    curl = "curl -sSfL --retry 3 --retry-all-errors --connect-timeout 20 --max-time 60"
+    lines = ['cd "$1" || exit 1']
+    for name, url in urls.items():
+        file, part = shlex.quote(f"{name}.json"), shlex.quote(f"{name}.json.part")
+        missing = shlex.quote(
+            f"Istio dashboard {name}: could not download {url}; Grafana starts without it"
+        )
+        lines.append(
+            f"if {curl} -o {part} {shlex.quote(url)}; then mv {part} {file}; "
+            f"else rm -f {part}; echo {missing} >&2; fi"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def dashboard_download_container(urls: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "name": DASHBOARD_DOWNLOADER,
+        "image": DASHBOARD_DOWNLOADER_IMAGE,
+        "command": [
+            "/bin/sh",
+            "-c",
+            dashboard_download_script(urls),
+            DASHBOARD_DOWNLOADER,
+            GRAFANA_DASHBOARD_PATH,
+        ],
+        "volumeMounts": [{"name": DASHBOARD_VOLUME, "mountPath": GRAFANA_DASHBOARD_PATH}],
+        # As the chart's own downloader runs.
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
         },
     }
 

@@ -145,11 +145,11 @@ def test_the_scenario_is_the_ambient_form_without_subsets(template):
 
 def test_grafana_gets_the_ztunnel_dashboard(charts, template, synthesized_ambient):
     values = chart_values(helm_chart(template, "grafana")[1])
-    (folder,) = values["dashboards"].values()
-    url = folder["istio-ztunnel-dashboard"]["url"]
-    assert url == ISTIO_DASHBOARD_SOURCE.format(
+    (downloader,) = values["extraInitContainers"]
+    url = ISTIO_DASHBOARD_SOURCE.format(
         version=synthesized_ambient.config.istio_version, file="ztunnel-dashboard.gen.json"
     )
+    assert f"-o istio-ztunnel-dashboard.json.part {url};" in downloader["command"][2]
 
 
 def test_the_ingress_gateway_chart_is_unchanged_by_ambient(charts, cluster_template):

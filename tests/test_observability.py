@@ -5,7 +5,9 @@ waiting on the gateway."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from urllib.parse import urlsplit
 
 import pytest
@@ -110,19 +112,66 @@ def test_grafanas_one_datasource_is_the_labs_prometheus(cluster_template, lab_se
     assert (service, namespace) in lab_services and port in lab_services[(service, namespace)]
 
 
+def downloader(values) -> dict:
+    (container,) = values["extraInitContainers"]
+    return container
+
+
 def test_istios_dashboards_come_from_the_deployed_istio_release(cluster_template, synthesized):
     values = chart_values(helm_chart(cluster_template, "grafana")[1])
     (provider,) = values["dashboardProviders"]["dashboardproviders.yaml"]["providers"]
-    dashboards = values["dashboards"][provider["name"]]
-    assert set(dashboards) == set(ISTIO_DASHBOARDS)
+    container = downloader(values)
+    # The init container writes into the folder the provider reads, on a volume of its own.
+    ((mount,),) = [container["volumeMounts"]]
+    assert mount["mountPath"] == provider["options"]["path"] == container["command"][-1]
+    assert {"name": mount["name"], "mountPath": mount["mountPath"]} in values["extraEmptyDirMounts"]
+    assert "dashboards" not in values
+    script = container["command"][2]
     version = synthesized.config.istio_version
-    for name, source in dashboards.items():
-        # A url, never a gnetId: the chart would fetch revision 1 of a gnetId silently.
-        assert set(source) == {"url"}, name
-        assert source["url"] == (
+    for file in ISTIO_DASHBOARDS.values():
+        url = (
             f"https://raw.githubusercontent.com/istio/istio/{version}/manifests/addons/"
-            f"dashboards/{ISTIO_DASHBOARDS[name]}"
+            f"dashboards/{file}"
         )
+        assert f" {url};" in script, url
+
+
+def run_download_script(tmp_path, values, failing: str):
+    """Runs the init container's script with a curl that fails (exit 22, as -f does on an
+    HTTP error) for URLs containing `failing` and writes a small JSON for the others."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    curl = bin_dir / "curl"
+    curl.write_text(
+        "#!/bin/sh\n"
+        'out=""; url=""\n'
+        'while [ $# -gt 0 ]; do case "$1" in -o) out="$2"; shift 2;; -*) shift;; *) url="$1"; shift;; esac; done\n'  # noqa: E501
+        f'case "$url" in *{failing}*) exit 22;; esac\n'
+        'echo "{}" > "$out"\n'
+    )
+    curl.chmod(0o755)
+    target = tmp_path / "dashboards"
+    target.mkdir()
+    command = downloader(values)["command"]
+    done = subprocess.run(
+        [*command[:3], command[3], str(target)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
+        check=False,
+    )
+    return done, sorted(p.name for p in target.iterdir())
+
+
+def test_grafana_starts_without_a_dashboard_it_could_not_download(tmp_path, cluster_template):
+    values = chart_values(helm_chart(cluster_template, "grafana")[1])
+    done, files = run_download_script(tmp_path, values, failing="istio-mesh-dashboard.gen")
+    # The init container succeeds, so Grafana starts, with every other dashboard.
+    assert done.returncode == 0, done.stderr
+    missing = "istio-mesh-dashboard"
+    assert files == sorted(f"{name}.json" for name in ISTIO_DASHBOARDS if name != missing)
+    assert done.stderr.startswith(f"Istio dashboard {missing}: could not download https://")
+    assert done.stderr.count("\n") == 1
 
 
 def test_kiali_is_the_release_istio_bundles_anonymous_and_clusterip(cluster_template):
