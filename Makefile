@@ -16,7 +16,7 @@ CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help bootstrap cdk-version synth test lint format nag cfn-lint bench smoke deploy destroy clean \
-	istio-set istio-unset istio-show task repair doctor
+	istio-set istio-unset istio-show task repair doctor leftovers
 
 help:
 	@echo "make synth    synthesize the lab's CloudFormation templates into cdk.out (offline)"
@@ -33,6 +33,7 @@ help:
 	@echo "               kept in cdk.json, then the cluster stack is deployed"
 	@echo "make istio-unset [PATHS=\"path ...\"]  remove them (all without PATHS), then deploy"
 	@echo "make istio-show  the Istio settings cdk.json holds"
+	@echo "make leftovers after destroy: what of the lab is still in the account and region"
 	@echo "make doctor   after deploy: what in the cluster differs from the deployed lab, and the fix"
 	@echo "make repair   re-apply every chart and manifest of the lab in place (after a Task's"
 	@echo "               cleanup damaged it); cluster, nodes, IAM and VPC are left alone"
@@ -123,6 +124,11 @@ repair: bootstrap cdk-version
 	$(VENV)/bin/python -m scripts.cdk_json repair
 	$(CDK) deploy $(CLUSTER_STACK)
 	$(VENV)/bin/python -m doctor
+
+# Read-only. Exit status 0: nothing of the lab's is left; 1: something is (one line each,
+# with the command that deletes it); 2: no scan (no credentials or region).
+leftovers: $(VENV_STAMP)
+	@$(VENV)/bin/python -m scripts.leftovers
 
 # Exit status 0: as deployed; 1: something differs (one line each, with its fix); 2: no
 # cluster could be reached.

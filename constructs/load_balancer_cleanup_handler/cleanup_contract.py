@@ -199,6 +199,8 @@ class LeftoverKind:
     reads: the IAM actions its finder needs.
     deletes: the IAM actions its deleter needs; grants: the statements that allow them on
         the kind's resources and no others.
+    command: what a person runs for one resource of the kind (its ID in place of {id}), as
+        `make leftovers` prints it after a destroy.
     """
 
     label: str
@@ -206,11 +208,14 @@ class LeftoverKind:
     reads: tuple[str, ...]
     deletes: tuple[str, ...] = ()
     grants: tuple[Grant, ...] = ()
+    command: str = ""
 
     def __post_init__(self) -> None:
         deleted = self.handling is Handling.DELETED
         if deleted != bool(self.deletes) or deleted != bool(self.grants):
             raise ValueError(f"{self.label}: deletes and grants go with Handling.DELETED only")
+        if not self.command:
+            raise ValueError(f"{self.label}: say what a person runs for one of them")
 
     @property
     def is_the_labs(self) -> bool:
@@ -228,6 +233,7 @@ LOAD_BALANCERS = LeftoverKind(
         DELETE_LOAD_BALANCERS_OF_THE_LB_CONTROLLER,
         DELETE_LOAD_BALANCERS_OF_THE_IN_TREE_PROVIDER,
     ),
+    command="aws elbv2 delete-load-balancer --load-balancer-arn {id}",
 )
 TARGET_GROUPS = LeftoverKind(
     label="target groups",
@@ -238,6 +244,7 @@ TARGET_GROUPS = LeftoverKind(
         DELETE_LOAD_BALANCERS_OF_THE_LB_CONTROLLER,
         DELETE_LOAD_BALANCERS_OF_THE_IN_TREE_PROVIDER,
     ),
+    command="aws elbv2 delete-target-group --target-group-arn {id}",
 )
 CLASSIC_LOAD_BALANCERS = LeftoverKind(
     label="classic load balancers",
@@ -245,6 +252,7 @@ CLASSIC_LOAD_BALANCERS = LeftoverKind(
     reads=(DESCRIBE_LOAD_BALANCERS, DESCRIBE_ELB_TAGS),
     deletes=(DELETE_LOAD_BALANCER,),
     grants=(DELETE_LOAD_BALANCERS_OF_THE_IN_TREE_PROVIDER,),
+    command="aws elb delete-load-balancer --load-balancer-name {id}",
 )
 # The load balancer controller's frontend and backend groups, the in-tree provider's
 # k8s-elb-* groups; deleting one first revokes the rules in the VPC that reference it.
@@ -258,6 +266,7 @@ CONTROLLER_SECURITY_GROUPS = LeftoverKind(
         DELETE_IN_TREE_SECURITY_GROUPS,
         REVOKE_RULES_REFERENCING_DELETED_GROUPS,
     ),
+    command="aws ec2 delete-security-group --group-id {id}",
 )
 # Detached interfaces the VPC CNI left, found by their tag or by the cluster security group.
 CNI_INTERFACES = LeftoverKind(
@@ -266,6 +275,7 @@ CNI_INTERFACES = LeftoverKind(
     reads=(DESCRIBE_NETWORK_INTERFACES, DESCRIBE_SECURITY_GROUPS),
     deletes=(DELETE_NETWORK_INTERFACE,),
     grants=(DELETE_CNI_INTERFACES,),
+    command="aws ec2 delete-network-interface --network-interface-id {id}",
 )
 # eks-cluster-sg-<cluster>-*, which EKS leaves when a CNI interface still used it.
 CLUSTER_SECURITY_GROUPS = LeftoverKind(
@@ -274,12 +284,15 @@ CLUSTER_SECURITY_GROUPS = LeftoverKind(
     reads=(DESCRIBE_SECURITY_GROUPS,),
     deletes=(REVOKE_INGRESS, REVOKE_EGRESS, DELETE_SECURITY_GROUP),
     grants=(DELETE_CLUSTER_SECURITY_GROUPS_EKS_LEFT, REVOKE_RULES_REFERENCING_DELETED_GROUPS),
+    command="aws ec2 delete-security-group --group-id {id}",
 )
 # They block the deletion of subnets and security groups until AWS releases them.
 LOAD_BALANCER_INTERFACES = LeftoverKind(
     label="load balancer network interfaces",
     handling=Handling.WAITED_FOR,
     reads=(DESCRIBE_NETWORK_INTERFACES, DESCRIBE_LOAD_BALANCERS),
+    # AWS deletes them itself, minutes after their load balancer.
+    command="aws ec2 describe-network-interfaces --network-interface-ids {id}",
 )
 # GuardDuty Runtime Monitoring's VPC endpoint and security group, where the account
 # enables it.
@@ -287,6 +300,7 @@ GUARDDUTY_RESOURCES = LeftoverKind(
     label="GuardDuty's resources",
     handling=Handling.NAMED,
     reads=(DESCRIBE_VPC_ENDPOINTS, DESCRIBE_SECURITY_GROUPS),
+    command="GuardDuty's own: turn off its VPC agent management, or delete it in its console",
 )
 
 # The order of every pass and of every list of leftovers. Load balancers before target

@@ -1,0 +1,141 @@
+"""`make leftovers` against a moto server: what a destroy left of the lab is listed with the
+command that deletes it, by the cleanup's own table of kinds; another cluster's resources and
+`shared`-tagged ones never are."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import boto3
+import pytest
+import yaml
+
+from plan import facts
+from scripts import leftovers
+
+LAB = "bookinfo-lab"
+OTHER = "someone-else"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+LAB_ARN = f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{LAB}"
+
+
+@pytest.fixture
+def session(moto_endpoint, monkeypatch):
+    reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=10).close()
+    for name, value in {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    return boto3.session.Session()
+
+
+def tags(**pairs: str) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in pairs.items()]
+
+
+def lab_vpc(session) -> tuple[str, list[str]]:
+    ec2 = session.client("ec2")
+    vpc = ec2.create_vpc(
+        CidrBlock="10.0.0.0/16",
+        TagSpecifications=[
+            {"ResourceType": "vpc",
+             "Tags": tags(**{leftovers.STACK_NAME_TAG: facts.NETWORK_STACK_NAME})}
+        ],
+    )["Vpc"]["VpcId"]  # fmt: skip
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")[
+            "Subnet"
+        ]["SubnetId"]
+        for i, z in ((1, "a"), (2, "b"))
+    ]
+    return vpc, subnets
+
+
+def nlb(session, name: str, subnets: list[str], cluster_tag: dict[str, str]) -> str:
+    elbv2 = session.client("elbv2")
+    return elbv2.create_load_balancer(
+        Name=name, Subnets=subnets, Type="network", Tags=tags(**cluster_tag)
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+
+
+def test_a_clean_account_has_nothing_left(session, tmp_path):
+    assert leftovers.scan(LAB, session, [tmp_path / "config"]) == []
+
+
+def test_what_a_failed_destroy_left_is_listed_with_its_command(session, tmp_path):
+    vpc, subnets = lab_vpc(session)
+    ours = nlb(session, "k8s-istiosys-ingress", subnets, {"elbv2.k8s.aws/cluster": LAB})
+    # Decoys: another cluster's load balancer, a group another owner shares with the lab.
+    nlb(session, "k8s-other-ingress", subnets, {"elbv2.k8s.aws/cluster": OTHER})
+    session.client("ec2").create_security_group(
+        GroupName="k8s-elb-shared", Description="shared", VpcId=vpc,
+        TagSpecifications=[{"ResourceType": "security-group",
+                            "Tags": tags(**{f"kubernetes.io/cluster/{LAB}": "shared"})}],
+    )  # fmt: skip
+    logs = session.client("logs")
+    logs.create_log_group(logGroupName=f"{facts.CLUSTER_STACK_NAME}-ClusterTasksLogs-ABC")
+    logs.create_log_group(logGroupName="SomeOtherApp-Logs")
+    session.client("eks").create_cluster(
+        name=LAB, roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks",
+        resourcesVpcConfig={"subnetIds": subnets},
+    )  # fmt: skip
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(yaml.safe_dump({
+        "contexts": [{"name": LAB_ARN, "context": {"cluster": LAB_ARN, "user": LAB_ARN}},
+                     {"name": "kind-dev", "context": {"cluster": "kind-dev", "user": "kind"}}],
+        "clusters": [{"name": LAB_ARN, "cluster": {"server": "https://x"}}],
+        "users": [{"name": LAB_ARN, "user": {}}],
+    }))  # fmt: skip
+
+    lines = [f.line() for f in leftovers.scan(LAB, session, [kubeconfig])]
+
+    assert lines == [
+        f"✗ EKS cluster {LAB} (ACTIVE): aws eks delete-cluster --name {LAB}",
+        f"✗ load balancers: {ours} in {vpc}: aws elbv2 delete-load-balancer "
+        f"--load-balancer-arn {ours}",
+        f"✗ VPC {vpc} of stack {facts.NETWORK_STACK_NAME}: once what is above is gone: aws ec2 "
+        f"delete-vpc --vpc-id {vpc}",
+        f"✗ log group {facts.CLUSTER_STACK_NAME}-ClusterTasksLogs-ABC: aws logs "
+        f"delete-log-group --log-group-name {facts.CLUSTER_STACK_NAME}-ClusterTasksLogs-ABC",
+        *(
+            f"✗ kubeconfig {kind} {LAB_ARN} in {kubeconfig}: python -m scripts.lab_kubeconfig "
+            f"forget {LAB_ARN}"
+            for kind in ("context", "cluster", "user")
+        ),
+    ]
+
+
+def test_a_stack_that_is_still_there_is_named(session, tmp_path):
+    cfn = session.client("cloudformation")
+    cfn.create_stack(
+        StackName=facts.CLUSTER_STACK_NAME,
+        TemplateBody='{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}',
+    )
+    (line,) = [f.line() for f in leftovers.scan(LAB, session, [])]
+    assert line.startswith(f"✗ stack {facts.CLUSTER_STACK_NAME} (CREATE_COMPLETE): make destroy")
+
+
+def test_every_kind_of_the_cleanups_table_says_what_to_run(session):
+    kinds, _ = leftovers.handler_modules()
+    for kind, _code in kinds.TABLE:
+        assert "{id}" in kind.command or not kind.is_the_labs, kind.label
+
+
+def test_the_command_exits_1_when_something_is_left_and_0_when_not(
+    session, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
+    assert leftovers.main(["--cluster", LAB]) == 0
+    assert capsys.readouterr().out.endswith("nothing left\n")
+    session.client("logs").create_log_group(logGroupName=f"/aws/eks/{LAB}/cluster")
+    assert leftovers.main(["--cluster", LAB]) == 1
+    out = capsys.readouterr().out
+    assert f"/aws/eks/{LAB}/cluster" in out
+    assert out.endswith(f"region {REGION}: 1 of the lab's resources left\n")
