@@ -101,7 +101,7 @@ destroy: bootstrap cdk-version
 
 # The paths are checked (and cdk.json written) before anything is deployed.
 istio-set: bootstrap cdk-version
-	@test -n '$(SET)' || { echo 'usage: make istio-set SET="meshConfig.accessLogEncoding=JSON ..."' >&2; exit 2; }
+	$(if $(strip $(SET)),,$(error usage: make istio-set SET="path=value ..."; quote a value with spaces in double quotes inside SET))
 	set -f; $(VENV)/bin/python -m scripts.istio_settings set $(SET)
 	$(CDK) deploy $(CLUSTER_STACK)
 
@@ -113,9 +113,9 @@ istio-show: $(VENV_STAMP)
 	@$(VENV)/bin/python -m scripts.istio_settings show
 
 # APPLY=1 writes the page's settings into cdk.json (after checking them), then deploys.
-task: $(VENV_STAMP) $(if $(APPLY),$(NODE_STAMP) cdk-version)
-	@$(VENV)/bin/python -m scripts.task $(NAME) $(if $(TAB),--tab $(TAB)) $(if $(APPLY),--apply)
-	$(if $(APPLY),$(CDK) deploy $(CLUSTER_STACK))
+task: $(VENV_STAMP) $(if $(filter 1,$(APPLY)),$(NODE_STAMP) cdk-version)
+	@$(VENV)/bin/python -m scripts.task $(NAME) $(if $(TAB),--tab $(TAB)) $(if $(filter 1,$(APPLY)),--apply)
+	$(if $(filter 1,$(APPLY)),$(CDK) deploy $(CLUSTER_STACK))
 
 # A new `repair` value in cdk.json changes one property of every Kubernetes custom resource,
 # so CloudFormation updates them all (constructs/repair.py); kept there, so that the next

@@ -33,7 +33,10 @@ def deployed_plan(deployed: DeployedLab, cdk_json: Path = CDK_JSON) -> LabPlan:
     """The plan of the deployed lab: its LabSettings over cdk.json's other keys."""
     context: dict[str, Any] = {}
     if cdk_json.is_file():
-        context = json.loads(cdk_json.read_text(encoding="utf-8")).get("context", {})
+        try:
+            context = json.loads(cdk_json.read_text(encoding="utf-8")).get("context", {})
+        except (ValueError, AttributeError):
+            raise SetupError(f"{cdk_json} is not a JSON object with a context") from None
     text = deployed.output(facts.SETTINGS_OUTPUT, "a deployed lab")
     try:
         settings = json.loads(text)

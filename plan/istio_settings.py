@@ -22,6 +22,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -63,6 +64,9 @@ LAB_OWNED: Mapping[str, str] = {
     "values.pilot.cni": "the dataplane key decides it",
     "values.pilot.trustedZtunnelNamespace": "the dataplane key decides it",
     "values.global.platform": "the lab's platform is EKS, which needs no platform profile",
+    "values.global.waypoint.resources": (
+        "the dataplane key sets the waypoints' requests, which the capacity check counts"
+    ),
 }
 
 
@@ -223,6 +227,7 @@ _EXPECTED = {
     "int": "a whole number",
     "number": "a number",
     "duration": "a duration in seconds such as '10s' (protobuf JSON)",
+    "int-or-string": "a whole number or a string such as '25%'",
     "object": "an object",
     "list": "a list",
 }
@@ -313,8 +318,9 @@ class Checker:
                 yield self._type_problem(path, value, _EXPECTED["object"])
             else:
                 yield from filter(None, (_owned([*path, key]) for key in value))
+                yield from _non_finite(value, path)
         elif kind == "any":
-            return
+            yield from _non_finite(value, path)
         elif not _scalar_ok(kind, value):
             yield self._type_problem(path, value, _EXPECTED[kind])
 
@@ -355,6 +361,18 @@ class Checker:
         return f"context istio: {format_path(path)}={json.dumps(value)}: expected {expected}"
 
 
+def _non_finite(value: Any, path: list[str | int]) -> Iterator[str]:
+    """NaN and infinities have no JSON form: cdk.json could not hold them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield f"context istio: {format_path(path)}={value}: expected a finite number"
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _non_finite(item, [*path, key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, [*path, index])
+
+
 def _owned(path: list[str | int]) -> str | None:
     reason = LAB_OWNED.get(format_path(path))
     return f"context istio: {format_path(path)} is set by the lab: {reason}" if reason else None
@@ -368,7 +386,9 @@ def _scalar_ok(kind: str, value: Any) -> bool:
     if kind == "int":
         return type(value) is int
     if kind == "number":
-        return type(value) in (int, float)
+        return type(value) is int or (type(value) is float and math.isfinite(value))
+    if kind == "int-or-string":
+        return type(value) is int or isinstance(value, str)
     if kind == "duration":
         return isinstance(value, str) and bool(_DURATION.match(value))
     if kind == "list":
@@ -418,12 +438,16 @@ def parse_assignment(text: str, schema: Schema) -> tuple[list[str | int], Any]:
         return path, text_value
     if kind == "bool" and text_value in ("true", "false"):
         return path, text_value == "true"
-    if kind in ("int", "number", "any"):
-        for convert in (int, float):
+    if kind in ("int", "number", "any", "int-or-string"):
+        converts = (int,) if kind == "int-or-string" else (int, float)
+        for convert in converts:
             try:
-                return path, convert(text_value)
+                number = convert(text_value)
             except ValueError:
-                pass
+                continue
+            # "nan" and "inf" stay text: JSON has no such numbers.
+            if math.isfinite(number):
+                return path, number
     if kind == "any" and text_value in ("true", "false"):
         return path, text_value == "true"
     return path, text_value

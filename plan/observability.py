@@ -424,8 +424,8 @@ DASHBOARD_DOWNLOADER = "download-istio-dashboards"
 
 def dashboard_download_script(urls: Mapping[str, str]) -> str:
     """A POSIX sh script that downloads each dashboard into the directory given as its first
-    argument, tries each three times, and leaves out (with a line on stderr) any it cannot
-    fetch: Grafana starts either way."""
+    argument, retries each up to three times, and leaves out (with a line on stderr) any it
+    cannot fetch: Grafana starts either way."""
     curl = "curl -sSfL --retry 3 --retry-all-errors --connect-timeout 20 --max-time 60"
     lines = ['cd "$1" || exit 1']
     for name, url in urls.items():

@@ -20,7 +20,8 @@ def read(path: Path = CDK_JSON) -> dict[str, Any]:
 
 
 def write(document: dict[str, Any], path: Path = CDK_JSON) -> None:
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    # allow_nan=False: NaN or Infinity would leave a file the CDK CLI cannot read.
+    path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
 def new_repair_value(now: datetime.datetime | None = None) -> str:

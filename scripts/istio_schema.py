@@ -52,6 +52,9 @@ WELL_KNOWN = {
     "google.protobuf.ListValue": "list",
     "google.protobuf.Timestamp": "string",
     "google.protobuf.Empty": "object",
+    # Values' own IntOrString is written as Kubernetes writes one: 1 or "25%"
+    # (operator/pkg/apis/value_types_json.go unmarshals either form).
+    "istio.operator.v1alpha1.IntOrString": "int-or-string",
 }
 SCALARS = {
     "string": "string",
@@ -317,6 +320,8 @@ class Resolver:
             candidates = [".".join([*parts[:n], qualified]) for n in range(len(parts), -1, -1)]
         for candidate in candidates:
             candidate = candidate.lstrip(".")
+            if candidate in WELL_KNOWN:
+                return WELL_KNOWN[candidate]
             if candidate in self.messages:
                 return f"message:{candidate}"
             if candidate in self.enums:

@@ -13,11 +13,11 @@ per problem when something is refused.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from plan import facts
 from plan.config import DEFAULTS
 from plan.istio_settings import (
     IstioSettings,
@@ -32,13 +32,22 @@ from scripts.cdk_json import CDK_JSON, read, write
 
 
 def minor_of(context: dict[str, Any]) -> str:
+    """The Istio minor whose field table checks the settings; one line when there is none."""
     version = str(context.get("istioVersion", DEFAULTS["istioVersion"]))
-    return ".".join(version.split(".")[:2])
+    minor = ".".join(version.split(".")[:2])
+    if minor not in facts.SUPPORTED_ISTIO_MINORS:
+        raise SettingsError(
+            [
+                f"context istioVersion={version!r}: the lab knows the fields of Istio "
+                f"{', '.join(facts.SUPPORTED_ISTIO_MINORS)} only"
+            ]  # fmt: skip
+        )
+    return minor
 
 
 def current(context: dict[str, Any]) -> dict[str, Any]:
-    raw = context.get("istio", {})
-    return json.loads(raw) if isinstance(raw, str) else dict(raw)
+    """What cdk.json's `istio` holds now, checked as a synth checks it."""
+    return IstioSettings.parse(context.get("istio", {}), minor_of(context)).tree
 
 
 def set_paths(context: dict[str, Any], assignments: list[str]) -> IstioSettings:

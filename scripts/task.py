@@ -198,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(markdown(tasks))
         return 0
     if not args.name:
+        if args.apply:
+            print("error: --apply needs the page: make task NAME=<page> APPLY=1", file=sys.stderr)
+            return 2
         print(listing(tasks))
         return 0
     try:

@@ -379,3 +379,49 @@ def problems_of_plan(raw) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         lab_plan(istio=raw)
     return caught.value.problems
+
+
+def test_an_int_or_string_takes_either_form_as_kubernetes_writes_it():
+    raw = {"values": {"pilot": {"rollingMaxSurge": "50%", "rollingMaxUnavailable": 1}}}
+    values = istiod(istio=raw)
+    assert (values["rollingMaxSurge"], values["rollingMaxUnavailable"]) == ("50%", 1)
+    assert problems({"values": {"pilot": {"rollingMaxSurge": {"strVal": "50%"}}}}) == [
+        'context istio: values.pilot.rollingMaxSurge={"strVal": "50%"}: expected a whole '
+        "number or a string such as '25%'"
+    ]
+    assert parse_assignment("values.pilot.rollingMaxSurge=25%", Schema.of(MINOR))[1] == "25%"
+    assert parse_assignment("values.pilot.rollingMaxSurge=2", Schema.of(MINOR))[1] == 2
+
+
+def test_nan_and_infinity_never_reach_cdk_json(tmp_path, cdk_json, capsys):
+    # JSON has no such numbers: the CDK CLI could not read the file any more.
+    assert parse_assignment("values.pilot.env.FOO=nan", Schema.of(MINOR))[1] == "nan"
+    assert run(cdk_json, "set", "meshConfig.defaultConfig.tracing.sampling=Infinity") == 2
+    assert 'sampling="Infinity": expected a number' in capsys.readouterr().err
+    assert problems({"values": {"pilot": {"env": {"X": float("inf")}}}}) == [
+        "context istio: values.pilot.env.X=inf: expected a finite number"
+    ]
+
+
+def test_the_waypoints_requests_stay_the_capacity_checks():
+    raw = {"values": {"global": {"waypoint": {"resources": {"requests": {"cpu": "8"}}}}}}
+    (line,) = problems(raw)
+    assert line.startswith("context istio: values.global.waypoint.resources is set by the lab")
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"istioVersion": "1.30.2"},
+         "error: context istioVersion='1.30.2': the lab knows the fields of Istio 1.31 only"),
+        ({"istio": "{bad"},
+         "error: context istio: not JSON (Expecting property name enclosed in double quotes)"),
+        ({"istio": [1]}, 'error: context istio: expected an object such as {"meshConfig": '
+                         '{...}, "values": {"pilot": {...}, "global": {...}}}'),
+    ],
+)  # fmt: skip
+def test_a_cdk_json_the_lab_cannot_read_is_one_line(tmp_path, capsys, context, expected):
+    path = tmp_path / "cdk.json"
+    path.write_text(json.dumps({"context": context}))
+    assert run(path, "set", "meshConfig.trustDomain=x") == 2
+    assert capsys.readouterr().err == expected + "\n"

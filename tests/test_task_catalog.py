@@ -5,6 +5,7 @@ docs/tasks.md generated from it, and `make task`."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -138,3 +139,21 @@ def test_a_bad_entry_stops_the_catalog(tmp_path, entry, problem):
     path.write_text(json.dumps([{"page": "tasks/security/x", "title": "Y", **entry}]))
     with pytest.raises(CatalogError, match=problem):
         load.__wrapped__(path)
+
+
+def test_apply_without_a_page_deploys_nothing(capsys):
+    assert task_script.main(["--apply"]) == 2
+    assert "needs the page" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("apply", "deploys"), [("1", True), ("0", False), ("", False)])
+def test_make_task_deploys_only_with_apply_1(apply, deploys):
+    planned = subprocess.run(
+        ["make", "-n", "--no-print-directory", "task", "NAME=egress-control", f"APPLY={apply}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert ("cdk deploy" in planned) is deploys
+    assert ("--apply" in planned) is deploys

@@ -8,7 +8,8 @@ and keep routing. Only objects of ResourceProperties.Kinds in ResourceProperties
 that are not in ResourceProperties.Keep are deleted, and only those that carry one of the
 manifests' prune labels (ResourceProperties.Selectors) or are named in
 ResourceProperties.Names (the lab's other forms: a copy a learner applied by hand has lost
-the label). Nothing on Delete: each manifest deletes its own objects.
+the label), the latter only when Keep changed (a switch), not on an update that keeps the
+same routes, such as `make repair`. Nothing on Delete: each manifest deletes its own objects.
 """
 
 from __future__ import annotations
@@ -44,11 +45,23 @@ def on_event(event: dict) -> dict:
                 properties[tasks_contract.KINDS],
                 properties[tasks_contract.SELECTORS],
                 set(properties[tasks_contract.KEEP]),
-                set(properties.get(tasks_contract.NAMES, [])),
+                names_to_delete(event),
             )
     except TaskError as error:
         raise TaskError(str(error)[:MAX_MESSAGE_CHARS]) from None
     return {"PhysicalResourceId": physical_id}
+
+
+def names_to_delete(event: dict) -> set[str]:
+    """The other forms' routes are deleted by name only when the lab's routing changed (a
+    switch of form, or the task's first run): an update that keeps the same routes (`make
+    repair`, another setting) leaves a Task's route of such a name alone."""
+    properties = event["ResourceProperties"]
+    old = event.get("OldResourceProperties")
+    kept_before = None if old is None else sorted(old.get(tasks_contract.KEEP, []))
+    if event["RequestType"] == "Update" and kept_before == sorted(properties[tasks_contract.KEEP]):
+        return set()
+    return set(properties.get(tasks_contract.NAMES, []))
 
 
 def delete_stale(

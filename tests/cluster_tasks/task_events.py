@@ -57,8 +57,10 @@ STALE_KINDS = ["virtualservices.networking.istio.io", "httproutes.gateway.networ
 STALE_SELECTORS = ["aws.cdk.eks/prune-c8aa", "aws.cdk.eks/prune-c8bb"]
 
 
-def stale_event(request_type: str, keep: list[str] = (), names: list[str] = ()) -> dict:
-    return task_event(
+def stale_event(
+    request_type: str, keep: list[str] = (), names: list[str] = (), old_keep=None
+) -> dict:
+    event = task_event(
         tasks_contract.STALE_ROUTES_RESOURCE_TYPE,
         request_type,
         {
@@ -70,6 +72,12 @@ def stale_event(request_type: str, keep: list[str] = (), names: list[str] = ()) 
         },
         f"stale-routes/{CLUSTER}/{NAMESPACE}",
     )
+    if old_keep is not None:
+        event["OldResourceProperties"] = {
+            **event["ResourceProperties"],
+            tasks_contract.KEEP: list(old_keep),
+        }
+    return event
 
 
 def without_kubectl_options(args: list[str]) -> list[str]:

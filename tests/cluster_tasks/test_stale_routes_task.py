@@ -127,6 +127,7 @@ def test_an_old_forms_route_without_its_label_is_deleted_by_name(index, eks, kub
             "Update",
             keep=["VirtualService.networking.istio.io/reviews"],
             names=["HTTPRoute.gateway.networking.k8s.io/reviews"],
+            old_keep=["HTTPRoute.gateway.networking.k8s.io/reviews"],
         )
     )
     # THEN the old form's route goes and the learner's own stays
@@ -141,6 +142,31 @@ def test_an_old_forms_route_without_its_label_is_deleted_by_name(index, eks, kub
             "httproute.gateway.networking.k8s.io/reviews",
         ],
     ]
+
+
+def test_an_update_that_keeps_the_routes_leaves_a_tasks_route_of_such_a_name(
+    index, eks, kubectl, monkeypatch
+):
+    # GIVEN a Task's HTTPRoute `reviews` (no label) while the lab routes with VirtualServices
+    monkeypatch.setenv(
+        "FAKE_KUBECTL_STDOUT",
+        listing(
+            ("networking.istio.io/v1", "VirtualService", "reviews", APPLIED),
+            ("gateway.networking.k8s.io/v1", "HTTPRoute", "reviews"),
+        ),
+    )
+    keep = ["VirtualService.networking.istio.io/reviews"]
+    # WHEN the task is updated with the same routes (make repair)
+    index.on_event(
+        stale_event(
+            "Update",
+            keep=keep,
+            names=["HTTPRoute.gateway.networking.k8s.io/reviews"],
+            old_keep=keep,
+        )
+    )
+    # THEN nothing is deleted
+    assert [without_kubectl_options(c["args"])[0] for c in kubectl()] == ["get"]
 
 
 @pytest.mark.parametrize("ingress_api", ["istio", "gateway-api"])

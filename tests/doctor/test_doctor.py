@@ -251,3 +251,15 @@ def test_make_doctor_with_expired_credentials_exits_2(fake_kubectl, monkeypatch,
     code, _ = cli.run("s", out=out, kubectl=fake_kubectl({}), cdk_json=tmp_path)
     assert code == 2
     assert out.getvalue().startswith("doctor: cannot look at the lab: the cluster refused")
+
+
+def test_a_cdk_json_that_is_not_json_is_one_line(monkeypatch, tmp_path):
+    plan = lab_plan()
+    monkeypatch.setattr(cli, "read_stack", lambda stack, instead: deployed(plan))
+    (tmp_path / "cdk.json").write_text("{")
+    out = io.StringIO()
+    assert cli.run("s", out=out, cdk_json=tmp_path / "cdk.json") == (2, [])
+    assert out.getvalue() == (
+        f"doctor: cannot look at the lab: {tmp_path / 'cdk.json'} is not a JSON object with a "
+        "context\n"
+    )
