@@ -16,7 +16,7 @@ CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help bootstrap cdk-version synth test lint format nag cfn-lint bench smoke deploy destroy clean \
-	istio-set istio-unset istio-show task repair doctor leftovers
+	istio-set istio-unset istio-show task repair doctor leftovers e2e
 
 help:
 	@echo "make synth    synthesize the lab's CloudFormation templates into cdk.out (offline)"
@@ -33,6 +33,8 @@ help:
 	@echo "               kept in cdk.json, then the cluster stack is deployed"
 	@echo "make istio-unset [PATHS=\"path ...\"]  remove them (all without PATHS), then deploy"
 	@echo "make istio-show  the Istio settings cdk.json holds"
+	@echo "make e2e      deploy, doctor, smoke, destroy, leftovers: one report in e2e-reports/"
+	@echo "               (KEEP=1 keeps the lab: no destroy, no scan)"
 	@echo "make leftovers after destroy: what of the lab is still in the account and region"
 	@echo "make doctor   after deploy: what in the cluster differs from the deployed lab, and the fix"
 	@echo "make repair   re-apply every chart and manifest of the lab in place (after a Task's"
@@ -124,6 +126,10 @@ repair: bootstrap cdk-version
 	$(VENV)/bin/python -m scripts.cdk_json repair
 	$(CDK) deploy $(CLUSTER_STACK)
 	$(VENV)/bin/python -m doctor
+
+# The whole life of a lab against a real account, timed, with a report to attach to a bug.
+e2e: bootstrap cdk-version
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m scripts.e2e $(if $(filter 1,$(KEEP)),--keep)
 
 # Read-only. Exit status 0: nothing of the lab's is left; 1: something is (one line each,
 # with the command that deletes it); 2: no scan (no credentials or region).

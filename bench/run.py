@@ -25,6 +25,8 @@ from bench.durations import repair_weigher, weigher
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
+# The report.json of `make e2e` runs against a real account, committed by whoever ran them.
+MEASURED_REPORTS = ROOT / "bench" / "reports"
 SYNTH_RATIO_TARGET = 1.5
 TEST_SUITE_TARGET_SECONDS = 60.0
 FLOOR_APP = "python3 -m bench.floor_app"
@@ -200,6 +202,45 @@ def machine() -> str:
     )
 
 
+def measured_runs(directory: Path = MEASURED_REPORTS) -> list[dict]:
+    """Each committed e2e report's deploy and destroy, in minutes, with its settings."""
+    runs = []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        phases = {p["name"]: p for p in document.get("phases", [])}
+        minutes = {
+            name: round(phases[name]["seconds"] / 60, 1)
+            for name in ("deploy", "destroy")
+            if phases.get(name, {}).get("passed") and phases[name].get("seconds") is not None
+        }
+        if minutes:
+            runs.append({"file": path.name, "settings": document.get("settings", {}), **minutes})
+    return runs
+
+
+def measured_lines(runs: list[dict]) -> list[str]:
+    """The measured section of RESULTS.md: it replaces the estimates below it."""
+    if not runs:
+        return [
+            "No deploy has been measured yet: the times below are estimates. A `make e2e` "
+            "report committed to `bench/reports/` replaces them.",
+            "",
+        ]
+    lines = [
+        "## Deploy and destroy, measured (`make e2e` reports in `bench/reports/`)",
+        "",
+        "| report | deploy | destroy | settings |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for run in runs:
+        settings = ", ".join(f"{k}={v}" for k, v in run["settings"].items() if k != "istio")
+        deploy = f"{run['deploy']} min" if "deploy" in run else "-"
+        destroy = f"{run['destroy']} min" if "destroy" in run else "-"
+        lines.append(f"| {run['file']} | {deploy} | {destroy} | {settings} |")
+    lines += ["", "These replace the estimates of the next section where they differ.", ""]
+    return lines
+
+
 def report(results: dict) -> str:
     synth, weight, paths, tests = (
         results["synth"],
@@ -247,6 +288,9 @@ def report(results: dict) -> str:
         f"Lambda functions (all templates): {weight['lambda_functions']}; "
         f"asset bytes in cdk.out: {weight['asset_bytes']:,}.",
         "",
+    ]
+    lines += measured_lines(results.get("measured", []))
+    lines += [
         "## Deploy critical path (estimated, bench/durations.py)",
         "",
     ]
@@ -342,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
             "paths": lab_paths(cloud_assembly),
             "types": resource_types(cloud_assembly),
             "baseline": baseline(args.baseline) if args.baseline else None,
+            "measured": measured_runs(),
         }
     text = report(results)
     RESULTS.write_text(text, encoding="utf-8")

@@ -1,0 +1,224 @@
+"""`make e2e`: the phases run in order with fake commands (a failure skips the checks but
+never the destroy and the scan, unless KEEP=1), the CloudFormation reasons of failed
+resources, and the report's shape. Nothing here talks to AWS."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from plan import facts
+from scripts import e2e
+
+NAMES = ["deploy", "kubeconfig", "doctor", "smoke", "destroy", "leftovers"]
+
+
+class FakeCommands:
+    """Answers each phase's command by its name; records the order."""
+
+    def __init__(self, failing: set[str] = frozenset(), outputs: dict[str, str] | None = None):
+        self.failing = failing
+        self.outputs = outputs or {}
+        self.ran: list[str] = []
+
+    def __call__(self, command: list[str]) -> tuple[int, str]:
+        name = command[0]
+        self.ran.append(name)
+        return (1 if name in self.failing else 0), self.outputs.get(name, f"{name} output\n")
+
+
+def fake_plan() -> list[e2e.Phase]:
+    return [e2e.Phase(name, [name], always=name in ("destroy", "leftovers")) for name in NAMES]
+
+
+def ticking():
+    moments = iter(range(0, 10_000, 60))
+    return lambda: float(next(moments))
+
+
+def test_the_phases_are_the_ones_a_real_run_needs(tmp_path):
+    plan = e2e.phases(tmp_path / "outputs.json")
+    assert [p.name for p in plan] == NAMES
+    assert [p.name for p in plan if p.always] == ["destroy", "leftovers"]
+    deploy = plan[0].command
+    assert deploy[-2:] == ["--outputs-file", str(tmp_path / "outputs.json")]
+    assert "--require-approval" in deploy and "never" in deploy
+
+
+def test_every_phase_runs_when_all_pass():
+    commands = FakeCommands()
+    results = e2e.run_phases(fake_plan(), keep=False, runner=commands, clock=ticking())
+    assert commands.ran == NAMES
+    assert all(r.passed for r in results)
+    assert all(r.seconds == 60.0 for r in results)
+
+
+def test_a_failing_smoke_still_destroys_and_scans():
+    commands = FakeCommands(failing={"smoke"})
+    results = e2e.run_phases(fake_plan(), keep=False, runner=commands, clock=ticking())
+    assert commands.ran == NAMES
+    smoke = results[3]
+    assert (smoke.passed, smoke.exit_status) == (False, 1)
+
+
+def test_a_failed_deploy_skips_the_checks_but_not_the_destroy():
+    commands = FakeCommands(failing={"deploy"})
+    results = e2e.run_phases(fake_plan(), keep=False, runner=commands, clock=ticking())
+    assert commands.ran == ["deploy", "destroy", "leftovers"]
+    assert [r.skipped_because for r in results[1:4]] == ["deploy failed"] * 3
+
+
+def test_keep_keeps_the_lab():
+    commands = FakeCommands(failing={"doctor"})
+    results = e2e.run_phases(fake_plan(), keep=True, runner=commands, clock=ticking())
+    assert commands.ran == ["deploy", "kubeconfig", "doctor"]
+    assert [r.skipped_because for r in results[3:]] == [
+        "doctor failed",
+        "KEEP=1 keeps the lab",
+        "KEEP=1 keeps the lab",
+    ]
+
+
+def outputs_file(tmp_path, **settings) -> object:
+    path = tmp_path / "outputs.json"
+    path.write_text(
+        json.dumps(
+            {
+                facts.CLUSTER_STACK_NAME: {
+                    facts.SETTINGS_OUTPUT: json.dumps(settings),
+                    facts.KUBECONFIG_OUTPUT: "aws eks update-kubeconfig --name bookinfo-lab "
+                    "--region us-east-1 --role-arn arn:aws:iam::1:role/Admin",
+                }
+            }
+        )
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("settings", "traces"),
+    [
+        ({"tracing": "jaeger", "dataplane": "sidecar"}, True),
+        ({"tracing": "none", "dataplane": "sidecar"}, False),
+        ({"tracing": "zipkin", "dataplane": "ambient"}, False),
+    ],
+)
+def test_the_kubeconfig_and_smokes_traces_come_from_what_was_deployed(tmp_path, settings, traces):
+    path = outputs_file(tmp_path, **settings)
+    plan = e2e.phases(path)
+    commands = []
+    e2e.run_phases(
+        plan,
+        keep=True,
+        runner=lambda command: (commands.append(command), (0, ""))[1],
+        before=e2e.prepare(plan, path),
+    )
+    assert commands[1][:3] == ["aws", "eks", "update-kubeconfig"]
+    assert ("--traces" in commands[3]) is traces
+
+
+def test_the_failed_resources_reasons_are_reported_and_nothing_else():
+    client = boto3.client("cloudformation", region_name="us-east-1")
+    stubber = Stubber(client)
+    event = {
+        "StackId": "arn:aws:cloudformation:us-east-1:1:stack/x/1",
+        "EventId": "1",
+        "StackName": facts.CLUSTER_STACK_NAME,
+        "Timestamp": "2026-12-01T00:00:00Z",
+    }
+    stubber.add_response(
+        "describe_stack_events",
+        {
+            "StackEvents": [
+                {**event, "LogicalResourceId": "Istiod", "ResourceType": "Custom::X",
+                 "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": "helm timed out",
+                 "ResourceProperties": '{"Values": "secret"}'},
+                {**event, "LogicalResourceId": "Nodes", "ResourceType": "AWS::EKS::Nodegroup",
+                 "ResourceStatus": "CREATE_COMPLETE"},
+            ]
+        },
+        {"StackName": facts.CLUSTER_STACK_NAME},
+    )  # fmt: skip
+    with stubber:
+        events = e2e.failed_resource_events(client, [facts.CLUSTER_STACK_NAME])
+    assert events == [
+        {
+            "stack": facts.CLUSTER_STACK_NAME,
+            "resource": "Istiod",
+            "type": "Custom::X",
+            "status": "CREATE_FAILED",
+            "reason": "helm timed out",
+        }
+    ]
+
+
+def test_the_report_says_what_passed_what_took_how_long_and_what_is_left(tmp_path):
+    left = [{"what": "log group X", "command": "aws logs delete-log-group --log-group-name X",
+             "the_labs": True}]  # fmt: skip
+    commands = FakeCommands(
+        failing={"leftovers"}, outputs={"leftovers": json.dumps(left, indent=1) + "\n"}
+    )
+    results = e2e.run_phases(fake_plan(), keep=False, runner=commands, clock=ticking())
+    document = e2e.report(
+        results,
+        settings={"scenario": "round-robin"},
+        versions={"commit": "abc1234"},
+        events=[],
+        leftovers=e2e.leftovers_of(results[-1]),
+    )
+    assert set(document) == {
+        "versions", "settings", "phases", "passed", "failed_resources", "leftovers"
+    }  # fmt: skip
+    assert document["passed"] is False
+    assert document["leftovers"] == left
+    phase = document["phases"][0]
+    assert set(phase) == {
+        "name", "command", "passed", "exit_status", "seconds", "output_tail", "skipped_because"
+    }  # fmt: skip
+    text = e2e.summary(document)
+    assert text.splitlines()[0] == "make e2e: FAILED"
+    assert "  deploy     ok in 1.0 min" in text
+    assert "  leftovers  failed (exit 1) in 1.0 min" in text
+    assert "    log group X: aws logs delete-log-group --log-group-name X" in text
+    e2e.write(document, tmp_path)
+    assert json.loads((tmp_path / "report.json").read_text()) == document
+    assert (tmp_path / "summary.txt").read_text() == text
+
+
+def test_a_kept_lab_passes_without_destroy_or_scan():
+    results = e2e.run_phases(fake_plan(), keep=True, runner=FakeCommands(), clock=ticking())
+    document = e2e.report(results, settings={}, versions={}, events=[], leftovers=None)
+    assert document["passed"] is True
+    text = e2e.summary(document)
+    assert "  destroy    skipped (KEEP=1 keeps the lab)" in text
+    assert "  leftovers:" not in text
+
+
+def test_the_reports_are_not_committed():
+    from tests.conftest import PROJECT_ROOT
+
+    assert "e2e-reports/" in (PROJECT_ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_bench_takes_the_measured_times_of_committed_reports(tmp_path):
+    from bench.run import measured_lines, measured_runs
+
+    results = e2e.run_phases(fake_plan(), keep=False, runner=FakeCommands(), clock=ticking())
+    document = e2e.report(
+        results, settings={"dataplane": "sidecar"}, versions={}, events=[], leftovers=[]
+    )
+    (tmp_path / "2026-12-03-us-east-1.json").write_text(json.dumps(document))
+    runs = measured_runs(tmp_path)
+    assert runs == [
+        {"file": "2026-12-03-us-east-1.json", "settings": {"dataplane": "sidecar"},
+         "deploy": 1.0, "destroy": 1.0}
+    ]  # fmt: skip
+    assert "| 2026-12-03-us-east-1.json | 1.0 min | 1.0 min | dataplane=sidecar |" in (
+        measured_lines(runs)
+    )
+    assert measured_lines(measured_runs(tmp_path / "none"))[0].startswith(
+        "No deploy has been measured yet"
+    )
