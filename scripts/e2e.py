@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -60,9 +61,10 @@ class Phase:
 
 
 def phases(outputs_file: Path) -> list[Phase]:
-    """The phases, in order. `kubeconfig` runs the deploy's KubeconfigCommand output and
-    smoke takes --traces where the deployed lab has per-service traces (`prepare` fills both
-    in from the outputs file); the destroy is `make destroy` (it also forgets the kubeconfig
+    """The phases, in order. `kubeconfig` runs the deploy's KubeconfigCommand output, the
+    target and Kiali checks get the cluster and Bookinfo's namespace, and smoke takes
+    --traces where the deployed lab has per-service traces (`prepare` fills them in from the
+    outputs file); the destroy is `make destroy` (it also forgets the kubeconfig
     entries); the scan is read-only."""
     return [
         Phase(
@@ -79,7 +81,11 @@ def phases(outputs_file: Path) -> list[Phase]:
         ),  # fmt: skip
         Phase("kubeconfig", []),
         Phase("doctor", [*PYTHON, "-m", "doctor"]),
+        # The NLB reaches the gateway: every target group of the cluster has a healthy target.
+        Phase("targets", [*PYTHON, "-m", "scripts.e2e_checks", "targets"]),
         Phase("smoke", [*PYTHON, "-m", "smoke"]),
+        # After smoke's traffic: Kiali's graph of Bookinfo's namespace shows its apps.
+        Phase("kiali", [*PYTHON, "-m", "scripts.e2e_checks", "kiali"]),
         Phase("destroy", ["make", "--no-print-directory", "destroy"], always=True),
         Phase("leftovers", [*PYTHON, "-m", "scripts.leftovers", "--json"], always=True),
     ]
@@ -136,6 +142,21 @@ def run_phases(
     return results
 
 
+def stack_seconds(deploy_output: str) -> dict[str, float]:
+    """Each stack's deployment time as the CDK CLI prints it (a line naming the stack, then
+    "Deployment time: 123.45s")."""
+    times: dict[str, float] = {}
+    stack = None
+    for line in deploy_output.splitlines():
+        named = re.search(r"✅\s+(\S+)", line)
+        if named:
+            stack = named[1]
+        took = re.search(r"Deployment time: ([\d.]+)s", line)
+        if took and stack and stack not in times:
+            times[stack] = float(took[1])
+    return times
+
+
 def failed_resource_events(cloudformation, stacks: Sequence[str]) -> list[dict[str, str]]:
     """The reasons CloudFormation gives for each failed resource of the stacks (no
     properties, no outputs: nothing that could hold a secret)."""
@@ -179,10 +200,17 @@ def prepare(plan: list[Phase], outputs_file: Path) -> Callable[[str], None]:
     by_name = {phase.name: phase for phase in plan}
 
     def before(name: str) -> None:
+        settings = settings_of(outputs_file)
         if name == "kubeconfig":
             command = cluster_outputs(outputs_file).get(facts.KUBECONFIG_OUTPUT, "")
             by_name[name].command[:] = shlex.split(command) or ["false"]
-        elif name == "smoke" and traces_possible(settings_of(outputs_file)):
+        elif name == "targets":
+            by_name[name].command.extend(["--cluster", str(settings.get("clusterName", ""))])
+        elif name == "kiali":
+            by_name[name].command.extend(
+                ["--namespace", str(settings.get("bookinfoNamespace", ""))]
+            )
+        elif name == "smoke" and traces_possible(settings):
             by_name[name].command.append("--traces")
 
     return before
@@ -204,6 +232,7 @@ def report(
     return {
         "versions": versions,
         "settings": settings,
+        "stack_deploy_seconds": stack_seconds(results[0].output),
         "phases": [{k: v for k, v in asdict(r).items() if k != "output"} for r in results],
         "passed": all(r.passed for r in results if r.passed is not None)
         and not any(r.skipped_because.endswith("failed") for r in results),
@@ -220,6 +249,8 @@ def summary(document: dict[str, Any]) -> str:
         else:
             verdict = "ok" if phase["passed"] else f"failed (exit {phase['exit_status']})"
             lines.append(f"  {phase['name']:<10} {verdict} in {phase['seconds'] / 60:.1f} min")
+    for stack, seconds in document["stack_deploy_seconds"].items():
+        lines.append(f"    {stack}: deployed in {seconds / 60:.1f} min")
     for event in document["failed_resources"]:
         lines.append(f"  failed: {event.get('stack')} {event.get('resource', '')}: "
                      f"{event.get('reason', event.get('error', ''))}")  # fmt: skip
@@ -259,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = phases(outputs_file)
     results = run_phases(plan, keep=args.keep, before=prepare(plan, outputs_file))
     events: list[dict[str, str]] = []
-    if results[0].passed is False:
+    destroy = next(r for r in results if r.name == "destroy")
+    if results[0].passed is False or destroy.passed is False:
         import boto3
 
         events = failed_resource_events(

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from aws_cdk import cx_api
 from aws_cdk.assertions import Template
@@ -153,3 +155,21 @@ def moto_endpoint() -> Iterator[str]:
     finally:
         server.stop()
         werkzeug_logger.setLevel(werkzeug_level)
+
+
+@pytest.fixture
+def moto_session(moto_endpoint, monkeypatch) -> boto3.session.Session:
+    """A boto3 session against a freshly reset moto server, in us-east-1, with no profile,
+    token or region of the machine's in the way."""
+    reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=10).close()
+    for name, value in {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    return boto3.session.Session()

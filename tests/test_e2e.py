@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 from plan import facts
 from scripts import e2e
 
-NAMES = ["deploy", "kubeconfig", "doctor", "smoke", "destroy", "leftovers"]
+NAMES = ["deploy", "kubeconfig", "doctor", "targets", "smoke", "kiali", "destroy", "leftovers"]
 
 
 class FakeCommands:
@@ -59,16 +59,18 @@ def test_every_phase_runs_when_all_pass():
 def test_a_failing_smoke_still_destroys_and_scans():
     commands = FakeCommands(failing={"smoke"})
     results = e2e.run_phases(fake_plan(), keep=False, runner=commands, clock=ticking())
-    assert commands.ran == NAMES
-    smoke = results[3]
+    assert commands.ran == [n for n in NAMES if n != "kiali"]
+    smoke = results[4]
     assert (smoke.passed, smoke.exit_status) == (False, 1)
+    # kiali, after smoke, is skipped; the destroy and the scan are not.
+    assert [r.name for r in results if r.skipped_because] == ["kiali"]
 
 
 def test_a_failed_deploy_skips_the_checks_but_not_the_destroy():
     commands = FakeCommands(failing={"deploy"})
     results = e2e.run_phases(fake_plan(), keep=False, runner=commands, clock=ticking())
     assert commands.ran == ["deploy", "destroy", "leftovers"]
-    assert [r.skipped_because for r in results[1:4]] == ["deploy failed"] * 3
+    assert [r.skipped_because for r in results[1:6]] == ["deploy failed"] * 5
 
 
 def test_keep_keeps_the_lab():
@@ -76,6 +78,8 @@ def test_keep_keeps_the_lab():
     results = e2e.run_phases(fake_plan(), keep=True, runner=commands, clock=ticking())
     assert commands.ran == ["deploy", "kubeconfig", "doctor"]
     assert [r.skipped_because for r in results[3:]] == [
+        "doctor failed",
+        "doctor failed",
         "doctor failed",
         "KEEP=1 keeps the lab",
         "KEEP=1 keeps the lab",
@@ -88,7 +92,13 @@ def outputs_file(tmp_path, **settings) -> object:
         json.dumps(
             {
                 facts.CLUSTER_STACK_NAME: {
-                    facts.SETTINGS_OUTPUT: json.dumps(settings),
+                    facts.SETTINGS_OUTPUT: json.dumps(
+                        {
+                            "clusterName": "bookinfo-lab",
+                            "bookinfoNamespace": "bookinfo",
+                            **settings,
+                        }  # fmt: skip
+                    ),
                     facts.KUBECONFIG_OUTPUT: "aws eks update-kubeconfig --name bookinfo-lab "
                     "--region us-east-1 --role-arn arn:aws:iam::1:role/Admin",
                 }
@@ -117,7 +127,9 @@ def test_the_kubeconfig_and_smokes_traces_come_from_what_was_deployed(tmp_path, 
         before=e2e.prepare(plan, path),
     )
     assert commands[1][:3] == ["aws", "eks", "update-kubeconfig"]
-    assert ("--traces" in commands[3]) is traces
+    assert commands[3][-2:] == ["--cluster", "bookinfo-lab"]
+    assert ("--traces" in commands[4]) is traces
+    assert commands[5][-2:] == ["--namespace", "bookinfo"]
 
 
 def test_the_failed_resources_reasons_are_reported_and_nothing_else():
@@ -170,7 +182,8 @@ def test_the_report_says_what_passed_what_took_how_long_and_what_is_left(tmp_pat
         leftovers=e2e.leftovers_of(results[-1]),
     )
     assert set(document) == {
-        "versions", "settings", "phases", "passed", "failed_resources", "leftovers"
+        "versions", "settings", "stack_deploy_seconds", "phases", "passed",
+        "failed_resources", "leftovers",
     }  # fmt: skip
     assert document["passed"] is False
     assert document["leftovers"] == left
@@ -222,3 +235,15 @@ def test_bench_takes_the_measured_times_of_committed_reports(tmp_path):
     assert measured_lines(measured_runs(tmp_path / "none"))[0].startswith(
         "No deploy has been measured yet"
     )
+
+
+def test_each_stacks_deploy_time_is_read_from_the_cdk_clis_output():
+    output = (
+        "BookinfoLab-Network: deploying... [1/2]\n"
+        " ✅  BookinfoLab-Network\n\n✨  Deployment time: 163.62s\n\nOutputs:\n"
+        " ✅  BookinfoLab-Cluster\n\n✨  Deployment time: 1432.1s\n"
+    )
+    assert e2e.stack_seconds(output) == {
+        "BookinfoLab-Network": 163.62,
+        "BookinfoLab-Cluster": 1432.1,
+    }

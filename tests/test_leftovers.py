@@ -4,9 +4,6 @@ command that deletes it, by the cleanup's own table of kinds; another cluster's 
 
 from __future__ import annotations
 
-import urllib.request
-
-import boto3
 import pytest
 import yaml
 
@@ -21,19 +18,8 @@ LAB_ARN = f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{LAB}"
 
 
 @pytest.fixture
-def session(moto_endpoint, monkeypatch):
-    reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
-    urllib.request.urlopen(reset, timeout=10).close()
-    for name, value in {
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    return boto3.session.Session()
+def session(moto_session):
+    return moto_session
 
 
 def tags(**pairs: str) -> list[dict[str, str]]:
