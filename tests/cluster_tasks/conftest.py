@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sys
-import urllib.request
 from collections.abc import Callable, Iterator
 from types import ModuleType
 
@@ -37,19 +36,8 @@ def task_error(asset) -> type[Exception]:
 
 
 @pytest.fixture
-def eks(moto_endpoint, monkeypatch) -> dict:
+def eks(moto_session) -> dict:
     """The cluster CLUSTER in a fresh moto, and boto3 pointed at it; its description."""
-    reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
-    urllib.request.urlopen(reset, timeout=10).close()
-    for name, value in {
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
     client = boto3.session.Session().client("eks")
     client.create_cluster(
         name=CLUSTER,
