@@ -8,21 +8,37 @@ apply's annotation) and waits until every CustomResourceDefinition is Establishe
 then deletes what OldResourceProperties.Objects named and Objects no longer does (the CRDs
 only the previous channel had). On Delete, deletes the objects of
 ResourceProperties.Objects by kind and name, best effort: the cluster goes with the stack
-anyway, and a stuck CRD must not keep the lab from being destroyed.
+anyway, and a stuck CRD must not keep the lab from being destroyed (any error is logged).
+
+A fresh control plane and a file server have bad moments: a download is tried three times,
+after a pause that grows (or the server's Retry-After), when the answer is 429 or 5xx, the
+connection fails or the body arrives cut short; the apply and the wait are tried again for
+about two minutes when the API server refuses the function's new access entry
+(Unauthorized) or cannot be reached. Nothing waits past the Lambda function's own time,
+less a margin. Any other error fails the resource with one capped line.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
+import re
 import tempfile
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import tasks_contract
-from botocore.exceptions import ClientError
-from cluster_kubectl import MAX_MESSAGE_CHARS, TaskError, cluster_kubeconfig, kubectl
+from cluster_kubectl import (
+    KUBECTL_TIMEOUT_S,
+    MAX_MESSAGE_CHARS,
+    TaskError,
+    cluster_kubeconfig,
+    kubectl,
+)
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -34,14 +50,44 @@ ESTABLISHED_TIMEOUT = "120s"
 # meanwhile is tried again.
 APPLY_ATTEMPTS = 5
 APPLY_RETRY_PAUSE_S = 6
-SLEEP = time.sleep
+DOWNLOAD_ATTEMPTS = 3
+DOWNLOAD_PAUSE_S = 2  # then 4
+MAX_RETRY_AFTER_S = 30
+# How long the apply and the wait are tried again on an error of the moment.
+TRANSIENT_RETRY_S = 120
+TRANSIENT_PAUSE_S = 10
+TRANSIENT = re.compile(
+    r"Unauthorized|must be logged in|connection refused|connection reset|i/o timeout|"
+    r"TLS handshake timeout|dial tcp|EOF|server is currently unable|Internal error|"
+    r"InternalError|ServiceUnavailable|Too Many Requests|did not run",
+    re.IGNORECASE,
+)
+# What is kept back of the function's time to answer CloudFormation.
+MARGIN_S = 30
+SLEEP: Callable[[float], None] = time.sleep
+CLOCK: Callable[[], float] = time.monotonic
 
 
-def on_event(event: dict) -> dict:
+class Deadline:
+    """When the function must stop working: its remaining time, less MARGIN_S."""
+
+    def __init__(self, context: object = None, default_s: float = 840.0):
+        remaining_ms = getattr(context, "get_remaining_time_in_millis", lambda: default_s * 1000)
+        self.at = CLOCK() + remaining_ms() / 1000 - MARGIN_S
+
+    def left(self) -> float:
+        return self.at - CLOCK()
+
+    def allows(self, seconds: float) -> bool:
+        return self.left() > seconds
+
+
+def on_event(event: dict, context: object = None) -> dict:
     request_type = event["RequestType"]
     properties = event["ResourceProperties"]
     cluster = properties[tasks_contract.CLUSTER_NAME]
     physical_id = f"gateway-api-crds/{cluster}"
+    deadline = Deadline(context)
     try:
         if request_type in ("Create", "Update"):
             with cluster_kubeconfig(cluster) as kubeconfig:
@@ -49,6 +95,7 @@ def on_event(event: dict) -> dict:
                     kubeconfig,
                     properties[tasks_contract.FILES],
                     replaces=properties.get(tasks_contract.REPLACES, []),
+                    deadline=deadline,
                 )
             if request_type == "Update":
                 old = event.get("OldResourceProperties", {}).get(tasks_contract.OBJECTS, [])
@@ -60,15 +107,24 @@ def on_event(event: dict) -> dict:
             return {"PhysicalResourceId": event["PhysicalResourceId"]}
     except TaskError as error:
         raise TaskError(str(error)[:MAX_MESSAGE_CHARS]) from None
+    except Exception as error:  # one clear line for CloudFormation, not a traceback
+        raise TaskError(f"{type(error).__name__}: {error}"[:MAX_MESSAGE_CHARS]) from None
     raise TaskError(f"unknown RequestType {request_type!r}")
 
 
-def apply_pinned_files(kubeconfig: Path, files: list[dict], *, replaces: list[str] = ()) -> None:
+def apply_pinned_files(
+    kubeconfig: Path,
+    files: list[dict],
+    *,
+    replaces: list[str] = (),
+    deadline: Deadline | None = None,
+) -> None:
+    deadline = deadline or Deadline()
     with tempfile.TemporaryDirectory() as directory:
         paths = []
         for index, pinned in enumerate(files):
             url, sha256 = pinned[tasks_contract.FILE_URL], pinned[tasks_contract.FILE_SHA256]
-            content = download(url)
+            content = download(url, deadline)
             digest = hashlib.sha256(content).hexdigest()
             if digest != sha256:
                 raise TaskError(
@@ -80,14 +136,14 @@ def apply_pinned_files(kubeconfig: Path, files: list[dict], *, replaces: list[st
             LOG.info("downloaded %s (sha256 %s)", url, digest)
         # Everything is verified before anything is deleted or applied.
         if replaces:
-            kubectl(kubeconfig, ["delete", "--ignore-not-found", "--wait=true", *replaces])
+            steady(kubeconfig, ["delete", "--ignore-not-found", "--wait=true", *replaces], deadline)
         arguments = ["apply", "--server-side", "--force-conflicts"]
         arguments += [f"--field-manager={tasks_contract.FIELD_MANAGER}"]
         for path in paths:
             arguments += ["-f", str(path)]
         for attempt in range(1, APPLY_ATTEMPTS + 1):
             try:
-                kubectl(kubeconfig, arguments)
+                steady(kubeconfig, arguments, deadline)
                 break
             except TaskError as error:
                 if not replaces or "safe-upgrades" not in str(error) or attempt == APPLY_ATTEMPTS:
@@ -98,10 +154,27 @@ def apply_pinned_files(kubeconfig: Path, files: list[dict], *, replaces: list[st
                 SLEEP(APPLY_RETRY_PAUSE_S)
     crds = [f"crd/{name}" for name in crd_names(files)]
     if crds:
-        kubectl(
+        steady(
             kubeconfig,
             ["wait", "--for=condition=Established", f"--timeout={ESTABLISHED_TIMEOUT}", *crds],
+            deadline,
         )
+
+
+def steady(kubeconfig: Path, arguments: list[str], deadline: Deadline) -> str:
+    """kubectl, tried again for TRANSIENT_RETRY_S on an error of the moment (an access entry
+    seconds old, a control plane not yet answering); each call bounded by the deadline."""
+    until = CLOCK() + TRANSIENT_RETRY_S
+    while True:
+        timeout_s = max(1, int(min(KUBECTL_TIMEOUT_S, deadline.left())))
+        try:
+            return kubectl(kubeconfig, arguments, timeout_s=timeout_s)
+        except TaskError as error:
+            transient = TRANSIENT.search(str(error)) is not None
+            if not transient or CLOCK() >= until or not deadline.allows(TRANSIENT_PAUSE_S):
+                raise
+            LOG.info("kubectl %s: %s; again in %ss", arguments[0], error, TRANSIENT_PAUSE_S)
+            SLEEP(TRANSIENT_PAUSE_S)
 
 
 def crd_names(files: list[dict]) -> list[str]:
@@ -109,19 +182,41 @@ def crd_names(files: list[dict]) -> list[str]:
 
 
 def delete_objects(cluster: str, objects: list[str]) -> None:
-    """Delete `kind/name` objects; log and succeed when that cannot be done."""
+    """Delete `kind/name` objects; log and succeed when that cannot be done, whatever the
+    reason (a cluster already gone, no endpoint, a network error)."""
     if not objects:
         return
     try:
         with cluster_kubeconfig(cluster) as kubeconfig:
             kubectl(kubeconfig, ["delete", "--ignore-not-found", "--wait=true", *objects])
-    except (TaskError, ClientError) as error:
+    except Exception as error:  # best effort: the destroy must go on
         LOG.warning("left %s in place: %s", ", ".join(objects), error)
 
 
-def download(url: str) -> bytes:
-    try:
-        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            return response.read()
-    except OSError as error:
-        raise TaskError(f"could not download {url}: {error}") from None
+def download(url: str, deadline: Deadline | None = None) -> bytes:
+    """The file at `url`, tried DOWNLOAD_ATTEMPTS times on 429, 5xx, a failed connection or a
+    body cut short; at once a TaskError on anything else (404: a wrong pin)."""
+    deadline = deadline or Deadline()
+    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+        pause = DOWNLOAD_PAUSE_S * 2 ** (attempt - 1)
+        try:
+            timeout_s = max(1.0, min(DOWNLOAD_TIMEOUT_S, deadline.left()))
+            with urllib.request.urlopen(url, timeout=timeout_s) as response:
+                return response.read()
+        except urllib.error.HTTPError as error:
+            if error.code != 429 and error.code < 500:
+                raise TaskError(f"could not download {url}: {error}") from None
+            pause = _retry_after(error, pause)
+            problem: Exception = error
+        except (OSError, http.client.HTTPException) as error:
+            problem = error
+        if attempt == DOWNLOAD_ATTEMPTS or not deadline.allows(pause):
+            raise TaskError(f"could not download {url}: {problem}") from None
+        LOG.info("download of %s: %s; again in %ss", url, problem, pause)
+        SLEEP(pause)
+    raise AssertionError("unreachable")
+
+
+def _retry_after(error: urllib.error.HTTPError, default: float) -> float:
+    value = (error.headers or {}).get("Retry-After", "")
+    return min(float(value), MAX_RETRY_AFTER_S) if value.strip().isdigit() else default

@@ -24,4 +24,4 @@ def on_event(event: dict, context: object = None) -> dict:
     task = TASKS.get(resource_type)
     if task is None:
         raise TaskError(f"unknown resource type {resource_type!r}")
-    return task.on_event(event)
+    return task.on_event(event, context)

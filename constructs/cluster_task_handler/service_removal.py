@@ -37,7 +37,7 @@ STACK_GOING = ("DELETE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS")
 POLL_SECONDS = 10
 
 
-def on_event(event: dict) -> dict:
+def on_event(event: dict, context: object = None) -> dict:
     request_type = event["RequestType"]
     properties = event["ResourceProperties"]
     cluster = properties[tasks_contract.CLUSTER_NAME]
@@ -52,6 +52,10 @@ def on_event(event: dict) -> dict:
         LOG.info("the stack is %s, not going away: no Service is touched", status)
     else:
         timeout_s = int(properties.get(tasks_contract.TIMEOUT_SECONDS, 480))
+        # Never past the function's own time, less a margin to answer CloudFormation.
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if remaining is not None:
+            timeout_s = max(MIN_CALL_S, min(timeout_s, int(remaining() / 1000) - ANSWER_MARGIN_S))
         remove_load_balancer_services(cluster, timeout_s)
     return {"PhysicalResourceId": event["PhysicalResourceId"]}
 
@@ -104,6 +108,8 @@ CLOCK: Callable[[], float] = time.monotonic
 SLEEP: Callable[[float], None] = time.sleep
 # The least time a kubectl call gets, even when the deadline is closer.
 MIN_CALL_S = 5
+# What is kept back of the function's time to answer CloudFormation.
+ANSWER_MARGIN_S = 30
 
 
 class Deadline:

@@ -27,7 +27,7 @@ LOG.setLevel(logging.INFO)
 RESOURCE_TYPE = tasks_contract.STALE_ROUTES_RESOURCE_TYPE
 
 
-def on_event(event: dict) -> dict:
+def on_event(event: dict, context: object = None) -> dict:
     request_type = event["RequestType"]
     properties = event["ResourceProperties"]
     cluster = properties[tasks_contract.CLUSTER_NAME]

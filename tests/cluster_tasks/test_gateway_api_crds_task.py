@@ -198,3 +198,167 @@ def test_an_update_with_the_same_objects_deletes_nothing(index, eks, files, kube
     objects = ["crd/gateways.x", "crd/httproutes.x"]
     index.on_event(crds_event("Update", files, objects, old_objects=objects))
     assert [without_kubectl_options(c["args"])[0] for c in kubectl()] == ["apply", "wait"]
+
+
+# --- errors of the moment, and the function's own time ---------------------------------------
+
+
+class FlakyServer:
+    """Serves `content`, after `failures` answers of `status` (with Retry-After), or with a
+    body cut short when `status` is None."""
+
+    def __init__(self, content: bytes, failures: int, status: int | None):
+        self.content, self.failures, self.status, self.requests = content, failures, status, 0
+        server = self
+
+        class Handler(SimpleHTTPRequestHandler):
+            def do_GET(self):
+                server.requests += 1
+                if server.requests <= server.failures:
+                    if server.status is None:  # promises more than it sends
+                        self.send_response(200)
+                        self.send_header("Content-Length", str(len(server.content) + 100))
+                        self.end_headers()
+                        self.wfile.write(server.content[:5])
+                        return
+                    self.send_response(server.status)
+                    self.send_header("Retry-After", "7")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(server.content)))
+                self.end_headers()
+                self.wfile.write(server.content)
+
+            def log_message(self, format, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/file.yaml"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def crds(asset, monkeypatch):
+    module = asset["gateway_api_crds"]
+    pauses: list[float] = []
+    monkeypatch.setattr(module, "SLEEP", pauses.append)
+    module.pauses = pauses
+    return module
+
+
+@pytest.mark.parametrize(
+    ("status", "pauses"), [(503, [7.0, 7.0]), (429, [7.0, 7.0]), (None, [2, 4])]
+)
+def test_a_download_is_tried_three_times_on_an_error_of_the_moment(crds, status, pauses):
+    server = FlakyServer(b"kind: CustomResourceDefinition\n", failures=2, status=status)
+    try:
+        assert crds.download(server.url) == b"kind: CustomResourceDefinition\n"
+    finally:
+        server.close()
+    assert (server.requests, crds.pauses) == (3, pauses)
+
+
+def test_a_download_that_keeps_failing_names_the_url(crds, task_error):
+    server = FlakyServer(b"x", failures=5, status=502)
+    try:
+        with pytest.raises(task_error, match=f"could not download {server.url}: HTTP Error 502"):
+            crds.download(server.url)
+    finally:
+        server.close()
+    assert server.requests == 3
+
+
+def test_a_missing_file_is_not_asked_for_again(crds, task_error):
+    server = FlakyServer(b"x", failures=5, status=404)
+    try:
+        with pytest.raises(task_error, match="HTTP Error 404"):
+            crds.download(server.url)
+    finally:
+        server.close()
+    assert (server.requests, crds.pauses) == (1, [])
+
+
+def test_an_access_entry_seconds_old_is_waited_for(index, crds, eks, files, kubectl, monkeypatch):
+    monkeypatch.setenv("FAKE_KUBECTL_REFUSED_APPLIES", "2")
+    monkeypatch.setenv(
+        "FAKE_KUBECTL_STDERR", "error: You must be logged in to the server (Unauthorized)"
+    )
+    index.on_event(crds_event("Create", files))
+    assert [without_kubectl_options(c["args"])[0] for c in kubectl()] == [
+        "apply", "apply", "apply", "wait"
+    ]  # fmt: skip
+    assert crds.pauses == [crds.TRANSIENT_PAUSE_S] * 2
+
+
+def test_errors_of_the_moment_are_waited_for_two_minutes_only(
+    index, crds, task_error, eks, files, kubectl, monkeypatch
+):
+    # Time passes only while the task pauses.
+    now = [0.0]
+    monkeypatch.setattr(crds, "CLOCK", lambda: now[0])
+    monkeypatch.setattr(
+        crds, "SLEEP", lambda s: (crds.pauses.append(s), now.__setitem__(0, now[0] + s))
+    )
+    monkeypatch.setenv("FAKE_KUBECTL_REFUSED_APPLIES", "100")
+    monkeypatch.setenv(
+        "FAKE_KUBECTL_STDERR", "Unable to connect to the server: dial tcp: i/o timeout"
+    )
+    with pytest.raises(task_error, match="kubectl apply failed: Unable to connect"):
+        index.on_event(crds_event("Create", files))
+    assert sum(crds.pauses) == crds.TRANSIENT_RETRY_S
+
+
+class Remaining:
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
+def test_no_kubectl_call_outlives_the_functions_time(index, crds, eks, files, kubectl, monkeypatch):
+    timeouts = []
+    original = crds.kubectl
+
+    def recording(kubeconfig, arguments, timeout_s=300):
+        timeouts.append(timeout_s)
+        return original(kubeconfig, arguments, timeout_s=timeout_s)
+
+    monkeypatch.setattr(crds, "kubectl", recording)
+    index.on_event(crds_event("Create", files), Remaining(90))
+    assert timeouts and all(t <= 60 for t in timeouts)
+
+
+def test_an_unexpected_error_fails_the_create_in_one_line(
+    index, crds, task_error, eks, monkeypatch
+):
+    def broken(url, deadline=None):
+        raise ValueError("something odd")
+
+    monkeypatch.setattr(crds, "download", broken)
+    files = [{"Url": "http://127.0.0.1:1/x", "Sha256": "0" * 64, "Crds": []}]
+    with pytest.raises(task_error, match=r"^ValueError: something odd$"):
+        index.on_event(crds_event("Create", files))
+
+
+def test_a_delete_survives_any_error(index, crds, eks, monkeypatch, caplog):
+    class NoEndpoint:
+        def __init__(self, cluster):
+            pass
+
+        def __enter__(self):
+            raise ConnectionError("Could not connect to the endpoint URL")
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(crds, "cluster_kubeconfig", NoEndpoint)
+    result = index.on_event(crds_event("Delete", [], ["crd/gateways.x"]))
+    assert result == {"PhysicalResourceId": f"gateway-api-crds/{CLUSTER}"}
+    assert "left crd/gateways.x in place: Could not connect" in caplog.text

@@ -278,3 +278,25 @@ def test_a_cluster_it_cannot_reach_does_not_fail_the_destroy(
     assert "stopped removing the LoadBalancer Services" in caplog.text
     assert "could not tell which LoadBalancer Services are left" in caplog.text
     assert state()["calls"] == []
+
+
+class Remaining:
+    """A Lambda context with `seconds` left."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
+@pytest.mark.parametrize(("left_s", "timeout_s"), [(900, 480), (300, 270), (20, 5)])
+def test_the_removal_never_runs_past_the_functions_own_time(
+    index, asset, eks, cluster, stack_going, monkeypatch, left_s, timeout_s
+):
+    seen = []
+    monkeypatch.setattr(
+        asset["service_removal"], "remove_load_balancer_services", lambda c, t: seen.append(t)
+    )
+    index.on_event(removal_event("Delete", timeout_s=480), Remaining(left_s))
+    assert seen == [timeout_s]

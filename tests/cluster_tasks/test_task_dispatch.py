@@ -46,7 +46,9 @@ def test_each_task_module_gets_the_events_of_its_type_and_no_other(asset, index,
     # GIVEN every module of the asset that declares a resource type, answering with its name
     tasks = {name: m for name, m in asset.items() if hasattr(m, "RESOURCE_TYPE")}
     for name, module in tasks.items():
-        monkeypatch.setattr(module, "on_event", lambda event, name=name: {"Module": name})
+        monkeypatch.setattr(
+            module, "on_event", lambda event, context=None, name=name: {"Module": name}
+        )
     assert sorted(m.RESOURCE_TYPE for m in tasks.values()) == sorted(index.TASKS)
     # WHEN the entry point gets an event of each type, THEN that type's module answers
     for name, module in tasks.items():
