@@ -35,8 +35,8 @@ def _crd(
 
 
 # The admission policy both channels ship: it refuses a CRD of the experimental channel over
-# one of the standard channel (and bundles older than v1.5). A switch to the experimental
-# channel deletes it first; the experimental files create it again.
+# one of the standard channel, and bundles it deems too old. Every apply deletes it first;
+# the files create it again.
 SAFE_UPGRADES = (
     f"validatingadmissionpolicybinding/safe-upgrades.{facts.GATEWAY_API_GROUP}",
     f"validatingadmissionpolicy/safe-upgrades.{facts.GATEWAY_API_GROUP}",
@@ -125,10 +125,12 @@ class GatewayApiRelease:
 
     @property
     def replaces(self) -> tuple[str, ...]:
-        """What is deleted before the files are applied: the experimental channel's CRDs go
-        over the standard channel's only once the safe-upgrades policy is gone (its files
-        create it again)."""
-        return SAFE_UPGRADES if self.channel == "experimental" else ()
+        """What is deleted before the files are applied, every time: the safe-upgrades
+        policy and its binding. It refuses experimental CRDs over standard ones (a switch of
+        channel) and CRDs of a bundle it deems older (a rollback to an earlier pin, as
+        CloudFormation does when a later resource of the same update fails). The files
+        create it again, after the CRDs (it is the last file of either channel)."""
+        return SAFE_UPGRADES
 
     @property
     def istiod_env(self) -> dict[str, str]:

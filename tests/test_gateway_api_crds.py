@@ -99,9 +99,22 @@ def test_the_experimental_channel_pins_the_same_crds_with_its_own_files():
     ]
 
 
-def test_the_standard_channel_deletes_nothing_first_and_leaves_istiod_alone(cluster_template):
+def test_every_apply_replaces_the_policy_which_the_files_create_last(cluster_template):
+    # A rollback to an earlier pin (CloudFormation's, after a later failure) applies older
+    # CRDs, which a newer policy refuses: the policy goes first and comes back last.
     _, resource = crds_resource(cluster_template)
-    assert "Replaces" not in resource["Properties"]
+    properties = resource["Properties"]
+    assert properties["Replaces"] == list(SAFE_UPGRADES)
+    for channel in (STANDARD_CHANNEL, EXPERIMENTAL_CHANNEL):
+        (policy,) = [i for i, f in enumerate(channel) if set(f.objects) == set(SAFE_UPGRADES)]
+        # Every CRD the policy judges (its group's) is applied before it.
+        judged = [
+            i
+            for i, f in enumerate(channel)
+            for crd in f.crds
+            if crd.endswith(f".{facts.GATEWAY_API_GROUP}")
+        ]
+        assert judged and max(judged) < policy
     env = chart_values(helm_chart(cluster_template, "istiod")[1]).get("env", {})
     assert "PILOT_ENABLE_ALPHA_GATEWAY_API" not in env
 

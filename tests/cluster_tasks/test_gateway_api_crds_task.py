@@ -362,3 +362,13 @@ def test_a_delete_survives_any_error(index, crds, eks, monkeypatch, caplog):
     result = index.on_event(crds_event("Delete", [], ["crd/gateways.x"]))
     assert result == {"PhysicalResourceId": f"gateway-api-crds/{CLUSTER}"}
     assert "left crd/gateways.x in place: Could not connect" in caplog.text
+
+
+def test_an_update_to_a_newer_pin_and_its_rollback_both_go_through(index, eks, files, kubectl):
+    # The newer pin's policy would refuse the older CRDs of the rollback; each apply deletes
+    # the policy first and its files create it again.
+    newer = [dict(f, Url=f["Url"]) for f in files]
+    index.on_event(crds_event("Update", newer, replaces=SAFE_UPGRADES))
+    index.on_event(crds_event("Update", files, replaces=SAFE_UPGRADES))
+    verbs = [without_kubectl_options(c["args"])[0] for c in kubectl()]
+    assert verbs == ["delete", "apply", "wait", "delete", "apply", "wait"]
