@@ -32,7 +32,9 @@ DURATIONS: Mapping[str, tuple[float, float]] = {
     # Nothing to do on create; on delete, waits until the NLB's interfaces are released.
     "Custom::LoadBalancerCleanup": (0.2, 4.0),
     # Downloads and applies the Gateway API's CRDs, then waits until they are Established.
-    "Custom::GatewayApiCrds": (0.5, 0.3),
+    "Custom::GatewayApiCrds": (0.5, 0.1),
+    # Nothing on create; on delete, deletes the CRDs (and the Gateways with them).
+    "Custom::GatewayApiCrdRemoval": (0.1, 0.3),
     # On delete, waits until the load balancer controller has removed a Gateway's NLB.
     "Custom::ServiceRemoval": (0.1, 1.0),
     # Lists the routing objects and deletes the ones no manifest lists any more.

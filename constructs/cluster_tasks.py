@@ -25,6 +25,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 from constructs.cluster_task_handler import tasks_contract
 from constructs.cluster_task_handler.tasks_contract import (
+    CRD_REMOVAL_RESOURCE_TYPE,
     CRDS_RESOURCE_TYPE,
     SERVICE_REMOVAL_RESOURCE_TYPE,
     STALE_ROUTES_RESOURCE_TYPE,
@@ -125,12 +126,13 @@ class GatewayApiCrdsProps:
 class GatewayApiCrds(Construct):
     """One channel of the Gateway API, applied server-side at deploy time from the release's
     files, each checked against its sha256 first; a change of channel deletes the CRDs only
-    the old one had. Make whatever uses the Gateway API depend on it; on delete it goes after
-    them."""
+    the old one had. Make whatever uses the Gateway API depend on it. Its deletion leaves the
+    CRDs: GatewayApiCrdRemoval deletes them."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: GatewayApiCrdsProps) -> None:
         super().__init__(scope, construct_id)
         release = props.release
+        self.objects = [o for f in release.files for o in f.objects]
         self.resource = props.tasks.task(
             self,
             CRDS_RESOURCE_TYPE,
@@ -144,10 +146,44 @@ class GatewayApiCrds(Construct):
                     }
                     for f in release.files
                 ],
-                tasks_contract.OBJECTS: [o for f in release.files for o in f.objects],
+                tasks_contract.OBJECTS: self.objects,
                 **({tasks_contract.REPLACES: list(release.replaces)} if release.replaces else {}),
             },
         )
+
+
+@dataclass(frozen=True)
+class GatewayApiCrdRemovalProps:
+    """
+    tasks: the provider that deletes.
+    cluster_name: the cluster they are deleted from.
+    crds: the resource that applies them (their objects, by kind and name, are deleted).
+    """
+
+    tasks: ClusterTasks
+    cluster_name: str
+    crds: GatewayApiCrds
+
+
+class GatewayApiCrdRemoval(Construct):
+    """Deletes the Gateway API's CRDs when the stack is deleted. Make it depend on the load
+    balancer controller (it then goes first, so the NLBs of the Gateways that go with the
+    CRDs are removed) and make whatever applies Gateway API objects depend on it (they then
+    go before it)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, props: GatewayApiCrdRemovalProps
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.resource = props.tasks.task(
+            self,
+            CRD_REMOVAL_RESOURCE_TYPE,
+            {
+                tasks_contract.CLUSTER_NAME: props.cluster_name,
+                tasks_contract.OBJECTS: props.crds.objects,
+            },
+        )
+        self.resource.node.add_dependency(props.crds)
 
 
 @dataclass(frozen=True)

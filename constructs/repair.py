@@ -26,6 +26,7 @@ KUBERNETES_RESOURCE_TYPES = frozenset(
         "Custom::AWSCDK-EKS-KubernetesPatch",
         "Custom::AWSCDK-EKS-KubernetesObjectValue",
         tasks_contract.CRDS_RESOURCE_TYPE,
+        tasks_contract.CRD_REMOVAL_RESOURCE_TYPE,
         tasks_contract.SERVICE_REMOVAL_RESOURCE_TYPE,
         tasks_contract.STALE_ROUTES_RESOURCE_TYPE,
     }

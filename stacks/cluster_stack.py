@@ -17,6 +17,8 @@ from constructs.bookinfo_routing import BookinfoRouting, BookinfoRoutingProps
 from constructs.cluster_tasks import (
     ClusterTasks,
     ClusterTasksProps,
+    GatewayApiCrdRemoval,
+    GatewayApiCrdRemovalProps,
     ServiceRemoval,
     ServiceRemovalProps,
     StaleRoutes,
@@ -168,13 +170,28 @@ class ClusterStack(Stack):
                 mesh_ready=self.mesh.data_plane_ready,
             ),
         )
+        # On delete, the Gateway API's CRDs (and with them every Gateway, a Task's too) go
+        # after the routing that uses them and before the load balancer controller, which
+        # removes the NLBs of the Gateways' Services. On create it is a no-op after the CRDs
+        # and the controller, which the routing waits for anyway.
+        self.crd_removal = GatewayApiCrdRemoval(
+            self,
+            "GatewayApiCrdRemoval",
+            props=GatewayApiCrdRemovalProps(
+                tasks=self.tasks,
+                cluster_name=self.cluster.cluster_name,
+                crds=self.mesh.gateway_api_crds,
+            ),
+        )
+        self.crd_removal.node.add_dependency(self.cluster.alb_controller)
         self.routing = BookinfoRouting(
             self,
             "Routing",
             props=BookinfoRoutingProps(
                 cluster=self.cluster,
                 routing=plan.routing,
-                after=Barrier((self.mesh.istiod, self.bookinfo.namespace)) + load_balancers,
+                after=Barrier((self.mesh.istiod, self.bookinfo.namespace, self.crd_removal))
+                + load_balancers,
             ),
         )
 

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from bench.critical_path import dependencies
-from constructs.cluster_tasks import CRDS_RESOURCE_TYPE
+from constructs.cluster_tasks import CRD_REMOVAL_RESOURCE_TYPE, CRDS_RESOURCE_TYPE
 from plan import facts
 from plan.config import ConfigError, LabConfig
 from plan.facts import GATEWAY_API_SOURCE, GATEWAY_API_VERSION
@@ -142,3 +142,30 @@ def test_a_bad_channel_is_one_line():
     assert caught.value.problems == [
         "context gatewayApiChannel='alpha': valid channels are standard, experimental"
     ]
+
+
+def test_the_crds_are_deleted_before_the_controller_and_after_the_routing(
+    cluster_template, synthesized
+):
+    # Deleting the CRDs deletes every Gateway (a Task's too): their Services' NLBs go only
+    # while the load balancer controller runs.
+    graph = dependencies(cluster_template.to_json())
+    (removal_id,) = cluster_template.find_resources(CRD_REMOVAL_RESOURCE_TYPE)
+    crds_id, _ = crds_resource(cluster_template)
+    controller_id, _ = helm_chart(cluster_template, "aws-load-balancer-controller")
+    before_removal = ancestors(graph, removal_id)
+    assert {crds_id, controller_id} <= before_removal
+    # On create the CRDs still wait for nothing of the controller's: istiod starts early.
+    assert controller_id not in ancestors(graph, crds_id)
+    # Every routing manifest is created after the removal, so it is deleted before it.
+    routing = [
+        i
+        for i in cluster_template.find_resources("Custom::AWSCDK-EKS-KubernetesResource")
+        if i.startswith("Routing")
+    ]
+    assert routing
+    for logical_id in routing:
+        assert removal_id in ancestors(graph, logical_id), logical_id
+    ((_, removal),) = cluster_template.find_resources(CRD_REMOVAL_RESOURCE_TYPE).items()
+    _, crds = crds_resource(cluster_template)
+    assert removal["Properties"]["Objects"] == crds["Properties"]["Objects"]

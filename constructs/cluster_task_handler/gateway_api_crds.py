@@ -6,9 +6,8 @@ objects of ResourceProperties.Replaces (the admission policy that refuses one ch
 over the other's), applies the files server-side (the CRDs are too large for a client-side
 apply's annotation) and waits until every CustomResourceDefinition is Established. An Update
 then deletes what OldResourceProperties.Objects named and Objects no longer does (the CRDs
-only the previous channel had). On Delete, deletes the objects of
-ResourceProperties.Objects by kind and name, best effort: the cluster goes with the stack
-anyway, and a stuck CRD must not keep the lab from being destroyed (any error is logged).
+only the previous channel had). On Delete nothing: Custom::GatewayApiCrdRemoval deletes them
+(gateway_api_crd_removal.py), best effort, with delete_objects below.
 
 A fresh control plane and a file server have bad moments: a download is tried three times,
 after a pause that grows (or the server's Retry-After), when the answer is 429 or 5xx, the
@@ -103,7 +102,8 @@ def on_event(event: dict, context: object = None) -> dict:
                 delete_objects(cluster, [o for o in old if o not in new])
             return {"PhysicalResourceId": physical_id}
         if request_type == "Delete":
-            delete_objects(cluster, properties.get(tasks_contract.OBJECTS, []))
+            # Custom::GatewayApiCrdRemoval deletes them, while the load balancer controller
+            # still runs (gateway_api_crd_removal.py).
             return {"PhysicalResourceId": event["PhysicalResourceId"]}
     except TaskError as error:
         raise TaskError(str(error)[:MAX_MESSAGE_CHARS]) from None

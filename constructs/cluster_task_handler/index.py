@@ -2,6 +2,7 @@
 module of its resource type, one module per task.
 
 gateway_api_crds: Custom::GatewayApiCrds, the Gateway API's CRDs from pinned files.
+gateway_api_crd_removal: Custom::GatewayApiCrdRemoval, their deletion with the stack.
 service_removal: Custom::ServiceRemoval, on the stack's deletion every LoadBalancer Service
     deleted and waited for.
 stale_routes: Custom::StaleRoutes, deletes the routing objects no manifest lists any more.
@@ -11,12 +12,16 @@ tasks_contract: the names they share with the construct (constructs/cluster_task
 
 from __future__ import annotations
 
+import gateway_api_crd_removal
 import gateway_api_crds
 import service_removal
 import stale_routes
 from cluster_kubectl import TaskError
 
-TASKS = {task.RESOURCE_TYPE: task for task in (gateway_api_crds, service_removal, stale_routes)}
+TASKS = {
+    task.RESOURCE_TYPE: task
+    for task in (gateway_api_crds, gateway_api_crd_removal, service_removal, stale_routes)
+}
 
 
 def on_event(event: dict, context: object = None) -> dict:

@@ -6,6 +6,7 @@ whose asset root is this folder, as `tasks_contract`. So it imports nothing.
 """
 
 CRDS_RESOURCE_TYPE = "Custom::GatewayApiCrds"
+CRD_REMOVAL_RESOURCE_TYPE = "Custom::GatewayApiCrdRemoval"
 SERVICE_REMOVAL_RESOURCE_TYPE = "Custom::ServiceRemoval"
 STALE_ROUTES_RESOURCE_TYPE = "Custom::StaleRoutes"
 
@@ -16,6 +17,7 @@ CLUSTER_NAME = "ClusterName"
 # the CustomResourceDefinitions in the file)}; OBJECTS the `kind/name` of everything the files
 # create, for delete; REPLACES the `kind/name` of objects deleted before the files are applied.
 # An update also deletes the objects the old properties named that the new ones do not.
+# Custom::GatewayApiCrdRemoval: OBJECTS, deleted (best effort) when the resource is deleted.
 FILES = "Files"
 FILE_URL = "Url"
 FILE_SHA256 = "Sha256"

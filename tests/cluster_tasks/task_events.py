@@ -38,6 +38,15 @@ def crds_event(
     return event
 
 
+def crd_removal_event(request_type: str, objects=()) -> dict:
+    return task_event(
+        tasks_contract.CRD_REMOVAL_RESOURCE_TYPE,
+        request_type,
+        {tasks_contract.OBJECTS: list(objects)},
+        f"gateway-api-crd-removal/{CLUSTER}",
+    )
+
+
 def removal_event(request_type: str, stack_id: str = "", timeout_s: int = 480) -> dict:
     event = task_event(
         tasks_contract.SERVICE_REMOVAL_RESOURCE_TYPE,

@@ -15,7 +15,12 @@ import boto3
 import pytest
 
 from constructs.cluster_task_handler import tasks_contract
-from tests.cluster_tasks.task_events import CLUSTER, crds_event, without_kubectl_options
+from tests.cluster_tasks.task_events import (
+    CLUSTER,
+    crd_removal_event,
+    crds_event,
+    without_kubectl_options,
+)
 
 
 @pytest.fixture
@@ -111,8 +116,8 @@ def test_a_failed_apply_fails_the_resource(index, task_error, eks, files, kubect
 
 def test_delete_removes_the_objects_by_name(index, eks, files, kubectl):
     objects = ["validatingadmissionpolicy/safe.x", "crd/gateways.x"]
-    result = index.on_event(crds_event("Delete", files, objects))
-    assert result == {"PhysicalResourceId": f"gateway-api-crds/{CLUSTER}"}
+    result = index.on_event(crd_removal_event("Delete", objects))
+    assert result == {"PhysicalResourceId": f"gateway-api-crd-removal/{CLUSTER}"}
     (call,) = kubectl()
     assert without_kubectl_options(call["args"]) == [
         "delete",
@@ -126,13 +131,13 @@ def test_a_delete_that_cannot_be_done_does_not_block_the_destroy(
     index, eks, files, kubectl, monkeypatch, caplog
 ):
     monkeypatch.setenv("FAKE_KUBECTL_EXIT", "1")
-    index.on_event(crds_event("Delete", files, ["crd/gateways.x"]))
+    index.on_event(crd_removal_event("Delete", ["crd/gateways.x"]))
     assert "left crd/gateways.x in place" in caplog.text
 
 
 def test_without_the_cluster_delete_has_nothing_to_do(index, eks, files, kubectl, caplog):
     boto3.session.Session().client("eks").delete_cluster(name=CLUSTER)
-    index.on_event(crds_event("Delete", files, ["crd/gateways.x"]))
+    index.on_event(crd_removal_event("Delete", ["crd/gateways.x"]))
     assert kubectl() == []
 
 
@@ -359,8 +364,8 @@ def test_a_delete_survives_any_error(index, crds, eks, monkeypatch, caplog):
             return False
 
     monkeypatch.setattr(crds, "cluster_kubeconfig", NoEndpoint)
-    result = index.on_event(crds_event("Delete", [], ["crd/gateways.x"]))
-    assert result == {"PhysicalResourceId": f"gateway-api-crds/{CLUSTER}"}
+    result = index.on_event(crd_removal_event("Delete", ["crd/gateways.x"]))
+    assert result == {"PhysicalResourceId": f"gateway-api-crd-removal/{CLUSTER}"}
     assert "left crd/gateways.x in place: Could not connect" in caplog.text
 
 
@@ -372,3 +377,16 @@ def test_an_update_to_a_newer_pin_and_its_rollback_both_go_through(index, eks, f
     index.on_event(crds_event("Update", files, replaces=SAFE_UPGRADES))
     verbs = [without_kubectl_options(c["args"])[0] for c in kubectl()]
     assert verbs == ["delete", "apply", "wait", "delete", "apply", "wait"]
+
+
+def test_deleting_the_crds_resource_leaves_them_to_the_removal(index, eks, files, kubectl):
+    result = index.on_event(crds_event("Delete", files, ["crd/gateways.x"]))
+    assert result == {"PhysicalResourceId": f"gateway-api-crds/{CLUSTER}"}
+    assert kubectl() == []
+
+
+@pytest.mark.parametrize("request_type", ["Create", "Update"])
+def test_the_removal_does_nothing_until_the_stack_goes(index, eks, kubectl, request_type):
+    result = index.on_event(crd_removal_event(request_type, ["crd/gateways.x"]))
+    assert result == {"PhysicalResourceId": f"gateway-api-crd-removal/{CLUSTER}"}
+    assert kubectl() == []
