@@ -95,9 +95,12 @@ deploy: bootstrap cdk-version
 	$(CDK) deploy --all
 
 # The kubeconfig entries are looked up while the cluster stack still exists, and removed only
-# once every stack is gone (scripts/lab_kubeconfig.py, run as a module so that it finds plan/).
+# once every stack is gone (scripts/lab_kubeconfig.py, run as a module so that it finds
+# plan/). A cluster deleted outside CloudFormation first has its stack deleted without the
+# Kubernetes resources (scripts/cluster_gone.py).
 destroy: bootstrap cdk-version
 	@arn="$$($(VENV)/bin/python -m scripts.lab_kubeconfig arn)" && \
+	$(VENV)/bin/python -m scripts.cluster_gone && \
 	$(CDK) destroy --all --force && \
 	$(VENV)/bin/python -m scripts.lab_kubeconfig forget "$$arn"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.critical_path import critical_path
-from constructs.repair import KUBERNETES_RESOURCE_TYPES
+from constructs.kubernetes_resources import KUBERNETES_RESOURCE_TYPES
 
 # type -> (create, delete)
 DURATIONS: Mapping[str, tuple[float, float]] = {

@@ -15,22 +15,10 @@ import jsii
 from aws_cdk import CfnResource, IAspect
 
 from constructs import IConstruct
-from constructs.cluster_task_handler import tasks_contract
+from constructs.kubernetes_resources import KUBERNETES_RESOURCE_TYPES
 
 # The property the handlers never read; only its change matters.
 REPAIR_PROPERTY = "LabRepair"
-KUBERNETES_RESOURCE_TYPES = frozenset(
-    {
-        "Custom::AWSCDK-EKS-HelmChart",
-        "Custom::AWSCDK-EKS-KubernetesResource",
-        "Custom::AWSCDK-EKS-KubernetesPatch",
-        "Custom::AWSCDK-EKS-KubernetesObjectValue",
-        tasks_contract.CRDS_RESOURCE_TYPE,
-        tasks_contract.CRD_REMOVAL_RESOURCE_TYPE,
-        tasks_contract.SERVICE_REMOVAL_RESOURCE_TYPE,
-        tasks_contract.STALE_ROUTES_RESOURCE_TYPE,
-    }
-)
 
 
 @jsii.implements(IAspect)

@@ -24,6 +24,17 @@ def write(document: dict[str, Any], path: Path = CDK_JSON) -> None:
     path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
+def cluster_name(path: Path = CDK_JSON) -> str:
+    """cdk.json's clusterName, or the lab's default."""
+    if path.is_file():
+        name = read(path).get("context", {}).get("clusterName")
+        if name:
+            return str(name)
+    from plan.config import DEFAULTS
+
+    return str(DEFAULTS["clusterName"])
+
+
 def new_repair_value(now: datetime.datetime | None = None) -> str:
     now = now or datetime.datetime.now(datetime.UTC)
     return now.strftime("%Y-%m-%dT%H-%M-%SZ")

@@ -30,6 +30,7 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
 from plan import facts
+from scripts.cdk_json import cluster_name
 from scripts.lab_kubeconfig import SECTIONS, kubeconfig_paths
 
 HANDLER_DIR = (
@@ -175,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cluster", help="the lab's clusterName (default: cdk.json's)")
     parser.add_argument("--json", action="store_true", help="print the leftovers as JSON")
     args = parser.parse_args(argv)
-    cluster = args.cluster or _cdk_json_cluster()
+    cluster = args.cluster or cluster_name()
     session = boto3.session.Session()
     if not session.region_name:
         print("leftovers: no AWS region configured (AWS_REGION or your profile)", file=sys.stderr)
@@ -197,17 +198,6 @@ def main(argv: list[str] | None = None) -> int:
         summary = f"{len(the_labs)} of the lab's resources left" if the_labs else "nothing left"
         print(f"leftovers of lab {cluster} in {where}: {summary}")
     return 1 if the_labs else 0
-
-
-def _cdk_json_cluster() -> str:
-    path = Path("cdk.json")
-    if path.is_file():
-        context = json.loads(path.read_text(encoding="utf-8")).get("context", {})
-        if context.get("clusterName"):
-            return str(context["clusterName"])
-    from plan.config import DEFAULTS
-
-    return str(DEFAULTS["clusterName"])
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from constructs.repair import KUBERNETES_RESOURCE_TYPES, REPAIR_PROPERTY
+from constructs.kubernetes_resources import KUBERNETES_RESOURCE_TYPES
+from constructs.repair import REPAIR_PROPERTY
 from plan.config import ConfigError, LabConfig
 from scripts import cdk_json
 from tests.conftest import cdk_json_context, synthesize
