@@ -55,6 +55,26 @@ NOT_FOUND_ERRORS = frozenset(
 )
 
 
+class DeletionProtected(Exception):
+    """A load balancer of the cluster has deletion protection on (a Service or Gateway can
+    turn it on through the controller's attributes annotation): no pass will ever delete
+    it, so the cleanup stops at once and says how to turn it off."""
+
+    def __init__(self, arn: str):
+        super().__init__(
+            f"load balancer {arn} has deletion protection on, so the cleanup cannot delete "
+            "it; turn it off with `aws elbv2 modify-load-balancer-attributes "
+            f"--load-balancer-arn {arn} --attributes "
+            "Key=deletion_protection.enabled,Value=false`, then run `make destroy` again"
+        )
+
+
+def is_deletion_protection(error: ClientError) -> bool:
+    return (
+        error_code(error) == "OperationNotPermitted" and "deletion protection" in str(error).lower()
+    )
+
+
 class OutOfTime(Exception):
     """Too little of this invocation is left to start another AWS request."""
 

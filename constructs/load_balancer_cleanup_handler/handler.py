@@ -56,6 +56,7 @@ from datetime import UTC, datetime, timedelta
 
 from aws_calls import (
     LOG,
+    DeletionProtected,
     OutOfTime,
     clients_for,
     error_code,
@@ -121,6 +122,10 @@ def _capped_errors(entry_point):
             return entry_point(event, context)
         except CleanupError as error:
             raise type(error)(cap_message(str(error))) from None
+        except DeletionProtected as error:
+            # No later pass could delete it: say so at once, with the way out.
+            LOG.error("%s", error)
+            raise CleanupError(cap_message(str(error))) from None
         except Exception as error:
             # A boto error message can carry an encoded authorization failure of kilobytes.
             LOG.error("%s failed: %s", entry_point.__name__, error)

@@ -12,10 +12,12 @@ import cleanup_contract as contract
 from aws_calls import (
     LOG,
     Clients,
+    DeletionProtected,
     attempt,
     classic_load_balancers_in_vpc,
     classic_tags,
     elbv2_tags,
+    is_deletion_protection,
     network_interfaces_in_vpc,
     security_groups_in_vpc,
     tag_dict,
@@ -23,6 +25,7 @@ from aws_calls import (
     v2_load_balancers_in_vpc,
     vpc_endpoints_in_vpc,
 )
+from botocore.exceptions import ClientError
 from cleanup_contract import (
     CNI_TAG,
     EKS_TAG,
@@ -247,7 +250,16 @@ def log_kept_cluster_groups(here: Pass, deleted: list[Found]) -> None:
 def delete_load_balancer(here: Pass, found: Found) -> None:
     # DeleteLoadBalancer deletes the load balancer's listeners too.
     elbv2 = here.clients.elbv2
-    if attempt(f"load balancer {found.id}", elbv2.delete_load_balancer, LoadBalancerArn=found.id):
+
+    def delete(**params) -> None:
+        try:
+            elbv2.delete_load_balancer(**params)
+        except ClientError as error:
+            if is_deletion_protection(error):
+                raise DeletionProtected(found.id) from None
+            raise
+
+    if attempt(f"load balancer {found.id}", delete, LoadBalancerArn=found.id):
         LOG.info("deleted load balancer arn=%s reason=%s", found.id, found.reason)
 
 

@@ -1033,3 +1033,34 @@ def test_the_inventory_lists_every_kind_of_the_table_and_names_the_labs(cleanup_
         f"load balancers: {lb}; target groups: {tg}; security groups: {group}; "
         f"CNI network interfaces: {interface}"
     )
+
+
+def test_a_load_balancer_with_deletion_protection_stops_the_cleanup_at_once(
+    cleanup_handler, aws, handler_requests
+):
+    # GIVEN the cluster's NLB has deletion protection on (a learner's Service can set it)
+    s = build_small_scenario(aws)
+    (nlb,) = s.owned["load_balancers"]
+    handler_requests.fail(
+        ELBV2,
+        "DeleteLoadBalancer",
+        "OperationNotPermitted",
+        message=f"Load balancer '{nlb}' cannot be deleted because deletion protection is enabled",
+    )
+    event = make_event("Delete", vpc_id=s.net.vpc_id)
+    # WHEN the cleanup runs THEN it fails at once, naming the load balancer and the way out
+    with pytest.raises(cleanup_handler.CleanupError) as raised:
+        cleanup_handler.on_event(event, None)
+    message = str(raised.value)
+    assert message.startswith(f"load balancer {nlb} has deletion protection on")
+    assert (
+        f"aws elbv2 modify-load-balancer-attributes --load-balancer-arn {nlb} --attributes "
+        "Key=deletion_protection.enabled,Value=false" in message
+    )
+
+
+def test_another_refusal_of_a_delete_is_still_retried(cleanup_handler, aws, handler_requests):
+    s = build_small_scenario(aws)
+    handler_requests.fail(ELBV2, "DeleteLoadBalancer", "OperationNotPermitted", times=1)
+    event = make_event("Delete", vpc_id=s.net.vpc_id)
+    cleanup_handler.on_event(event, None)  # no error: a later pass tries again
