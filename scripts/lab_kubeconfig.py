@@ -24,6 +24,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -64,28 +65,98 @@ def forget(arn: str, paths: Sequence[Path], out: TextIO) -> list[str]:
 
 
 def _forget_in_file(arn: str, path: Path, out: TextIO) -> list[str]:
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    real = path.resolve()  # a symlinked ~/.kube/config: the file it points to is edited
+    try:
+        with _kubectl_lock(real):
+            return _forget_locked(arn, path, real, out)
+    except Locked:
+        out.write(
+            f"kubeconfig: {real} is locked ({real}.lock: a kubectl is writing it, or one "
+            f"was interrupted); the lab is gone, remove its entries later with "
+            f"`python -m scripts.lab_kubeconfig forget {arn}`\n"
+        )
+        return []
+
+
+def _forget_locked(arn: str, path: Path, real: Path, out: TextIO) -> list[str]:
+    text = real.read_text(encoding="utf-8")
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        at = f" (line {where.line + 1})" if where is not None else ""
+        out.write(
+            f"kubeconfig: {path} is not valid YAML{at}, left as it is; the lab is gone, "
+            f"remove its entries named {arn} by hand\n"
+        )
+        return []
     if not isinstance(config, dict):
         out.write(f"kubeconfig: {path} is not a kubeconfig, left as it is\n")
         return []
+    contexts = [c for c in config.get("contexts") or [] if isinstance(c, dict)]
+    # The lab's contexts: the one update-kubeconfig named after the ARN, and any renamed
+    # one (--alias) whose cluster is the lab's.
+    going = [c for c in contexts if c.get("name") == arn or _context(c).get("cluster") == arn]
+    staying = [c for c in contexts if c not in going]
+    users_kept = {_context(c).get("user") for c in staying}
+    users_going = ({arn} | {_context(c).get("user") for c in going}) - users_kept
+    names = {
+        "contexts": {c.get("name") for c in going},
+        "clusters": {arn},
+        "users": users_going,
+    }
     removed = []
     for section, kind in SECTIONS.items():
         entries = config.get(section)
         if not isinstance(entries, list):
             continue
-        kept = [e for e in entries if not (isinstance(e, dict) and e.get("name") == arn)]
-        removed += [f"{kind} {arn}"] * (len(entries) - len(kept))
+        kept = [e for e in entries if not (isinstance(e, dict) and e.get("name") in names[section])]
+        removed += [f"{kind} {e.get('name')}" for e in entries if e not in kept]
         config[section] = kept
-    if config.get("current-context") == arn:
-        config["current-context"] = ""
+    if config.get("current-context") in names["contexts"]:
         removed.append(
-            f"current-context {arn} (now unset; pick one with kubectl config use-context)"
+            f"current-context {config['current-context']} (now unset; pick one with kubectl "
+            "config use-context)"
         )
+        config["current-context"] = ""
     if removed:
-        _write_keeping_mode(path, config)
+        _write_keeping_mode(real, config)
         for line in removed:
             out.write(f"kubeconfig: removed {line} from {path}\n")
+        if any(line.lstrip().startswith("#") for line in text.splitlines()):
+            out.write(f"kubeconfig: the comments in {path} are not kept\n")
     return removed
+
+
+def _context(entry: dict) -> dict:
+    context = entry.get("context")
+    return context if isinstance(context, dict) else {}
+
+
+class Locked(Exception):
+    """Another kubectl holds the file's lock."""
+
+
+class _kubectl_lock:
+    """kubectl's own lock on a kubeconfig file: `<file>.lock`, created exclusively; waited
+    for a few seconds, as kubectl itself does."""
+
+    def __init__(self, path: Path, attempts: int = 10, pause_s: float = 0.5):
+        self.lock = path.with_name(path.name + ".lock")
+        self.attempts, self.pause_s = attempts, pause_s
+
+    def __enter__(self) -> None:
+        for attempt in range(self.attempts):
+            try:
+                os.close(os.open(self.lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+                return
+            except FileExistsError:
+                if attempt + 1 < self.attempts:
+                    time.sleep(self.pause_s)
+        raise Locked(str(self.lock))
+
+    def __exit__(self, *exc_info) -> None:
+        self.lock.unlink(missing_ok=True)
 
 
 def _write_keeping_mode(path: Path, config: dict[str, Any]) -> None:

@@ -175,3 +175,67 @@ def test_the_cluster_stack_prints_the_arn_the_lookup_reads(cluster_template, syn
     output = cluster_template.find_outputs(CLUSTER_ARN_OUTPUT)[CLUSTER_ARN_OUTPUT]
     (cluster_id,) = cluster_template.find_resources("AWS::EKS::Cluster")
     assert output["Value"] == {"Fn::GetAtt": [cluster_id, "Arn"]}
+
+
+def test_a_context_renamed_with_alias_goes_and_a_shared_user_stays(tmp_path):
+    # GIVEN `aws eks update-kubeconfig --alias lab`, and another context using the lab's user
+    path = tmp_path / "config"
+    config = kubeconfig(LAB, OTHER, current="lab")
+    config["contexts"][0]["name"] = "lab"
+    shared = {"name": "shares-the-user", "context": {"cluster": OTHER, "user": LAB}}
+    config["contexts"].append(shared)
+    write(path, config)
+    out = io.StringIO()
+    # WHEN the lab's entries are forgotten
+    forget(LAB, [path], out)
+    # THEN the renamed context and the cluster go, the user another context uses stays
+    after = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert [c["name"] for c in after["contexts"]] == [OTHER, "shares-the-user"]
+    assert [c["name"] for c in after["clusters"]] == [OTHER]
+    assert [u["name"] for u in after["users"]] == [LAB, OTHER]
+    assert after["current-context"] == ""
+    assert "removed context lab" in out.getvalue()
+
+
+def test_a_symlinked_kubeconfig_stays_a_link_and_its_target_is_edited(tmp_path):
+    target = tmp_path / "dotfiles" / "kubeconfig"
+    target.parent.mkdir()
+    write(target, kubeconfig(LAB, OTHER, current=OTHER))
+    link = tmp_path / "config"
+    link.symlink_to(target)
+    forget(LAB, [link], io.StringIO())
+    assert link.is_symlink()
+    assert yaml.safe_load(target.read_text(encoding="utf-8")) == kubeconfig(OTHER, current=OTHER)
+    assert not (tmp_path / "dotfiles" / "kubeconfig.lock").exists()
+
+
+def test_a_file_another_kubectl_holds_is_left_alone(tmp_path, monkeypatch):
+    path = tmp_path / "config"
+    write(path, kubeconfig(LAB, current=LAB))
+    before = path.read_text(encoding="utf-8")
+    (tmp_path / "config.lock").write_text("")
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    out = io.StringIO()
+    assert forget(LAB, [path], out) == []
+    assert path.read_text(encoding="utf-8") == before
+    assert f"{path} is locked" in out.getvalue()
+    # The lock is kubectl's: it stays.
+    assert (tmp_path / "config.lock").exists()
+
+
+def test_a_file_that_is_not_yaml_is_one_line_after_a_successful_destroy(tmp_path):
+    path = tmp_path / "config"
+    path.write_text("clusters: [\n  - name: x\n", encoding="utf-8")
+    out = io.StringIO()
+    assert forget(LAB, [path], out) == []
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith(f"kubeconfig: {path} is not valid YAML (line ")
+    assert lines[0].endswith(f"the lab is gone, remove its entries named {LAB} by hand")
+
+
+def test_comments_it_cannot_keep_are_named(tmp_path):
+    path = tmp_path / "config"
+    path.write_text("# my notes\n" + yaml.safe_dump(kubeconfig(LAB, current=LAB)), "utf-8")
+    out = io.StringIO()
+    forget(LAB, [path], out)
+    assert f"the comments in {path} are not kept" in out.getvalue()
