@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from types import ModuleType
 
+import boto3
 import pytest
 
 from constructs.cluster_tasks import HANDLER_DIR
@@ -32,6 +33,15 @@ def index(asset) -> ModuleType:
 @pytest.fixture
 def task_error(asset) -> type[Exception]:
     return asset["cluster_kubectl"].TaskError
+
+
+@pytest.fixture(autouse=True)
+def one_boto3_session(moto_environment, monkeypatch) -> None:
+    """The handlers make a boto3 session per request; here they share one (with its loaded
+    service models), which saves a tenth of a second per request and changes nothing else:
+    its credentials and endpoint come from the same environment."""
+    shared = boto3.session.Session()
+    monkeypatch.setattr(boto3.session, "Session", lambda *args, **kwargs: shared)
 
 
 @pytest.fixture
