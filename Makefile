@@ -33,7 +33,7 @@ help:
 	@echo "               kept in cdk.json, then the cluster stack is deployed"
 	@echo "make istio-unset [PATHS=\"path ...\"]  remove them (all without PATHS), then deploy"
 	@echo "make istio-show  the Istio settings cdk.json holds"
-	@echo "make e2e      deploy, doctor, smoke, destroy, leftovers: one report in e2e-reports/"
+	@echo "make e2e      deploy, doctor, NLB targets, smoke, Kiali, destroy, leftovers: a report in e2e-reports/"
 	@echo "               (KEEP=1 keeps the lab: no destroy, no scan)"
 	@echo "make leftovers after destroy: what of the lab is still in the account and region"
 	@echo "make doctor   after deploy: what in the cluster differs from the deployed lab, and the fix"
