@@ -23,10 +23,10 @@ from doctor.expected import Expectations
 from plan import facts
 from plan.config import ConfigError
 from plan.lab_plan import LabPlan, plan_from_context
+from scripts.cdk_json import CDK_JSON, read
 from smoke.deployed import DeployedLab, SetupError, read_stack
 
 EXIT_HEALTHY, EXIT_DIFFERS, EXIT_UNREACHABLE = 0, 1, 2
-CDK_JSON = Path("cdk.json")
 
 
 def deployed_plan(deployed: DeployedLab, cdk_json: Path = CDK_JSON) -> LabPlan:
@@ -34,7 +34,7 @@ def deployed_plan(deployed: DeployedLab, cdk_json: Path = CDK_JSON) -> LabPlan:
     context: dict[str, Any] = {}
     if cdk_json.is_file():
         try:
-            context = json.loads(cdk_json.read_text(encoding="utf-8")).get("context", {})
+            context = read(cdk_json).get("context", {})
         except (ValueError, AttributeError):
             raise SetupError(f"{cdk_json} is not a JSON object with a context") from None
     text = deployed.output(facts.SETTINGS_OUTPUT, "a deployed lab")
@@ -50,6 +50,16 @@ def deployed_plan(deployed: DeployedLab, cdk_json: Path = CDK_JSON) -> LabPlan:
 
 def examine(plan: LabPlan, state: State) -> list[Finding]:
     return diagnose(Expectations.of(plan), state)
+
+
+def findings_for(
+    deployed: DeployedLab, *, kubectl: str = "kubectl", cdk_json: Path = CDK_JSON
+) -> list[Finding]:
+    """The doctor's findings for the deployed lab's cluster (ClusterArn names the kubeconfig
+    context). Raises SetupError or Unreachable when it cannot look."""
+    plan = deployed_plan(deployed, cdk_json)
+    arn = deployed.output(facts.CLUSTER_ARN_OUTPUT, "a deployed lab")
+    return examine(plan, read_state(KubectlCluster(arn, kubectl=kubectl)))
 
 
 def report(findings: list[Finding], out: TextIO) -> int:
@@ -69,16 +79,12 @@ def run(
 ) -> tuple[int, list[Finding]]:
     """The doctor's verdict and findings; exit 2 (and no findings) when it cannot look."""
     try:
-        deployed = read_stack(stack, ["a deployed lab"])
-        plan = deployed_plan(deployed, cdk_json)
-        cluster = KubectlCluster(
-            deployed.output(facts.CLUSTER_ARN_OUTPUT, "a deployed lab"), kubectl=kubectl
+        findings = findings_for(
+            read_stack(stack, ["a deployed lab"]), kubectl=kubectl, cdk_json=cdk_json
         )
-        state = read_state(cluster)
     except (SetupError, Unreachable) as problem:
         out.write(f"doctor: cannot look at the lab: {problem}\n")
         return EXIT_UNREACHABLE, []
-    findings = examine(plan, state)
     return report(findings, out), findings
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from plan import facts
-from plan.charts import HelmRelease
 from plan.ingress import ServiceRef
 from plan.kube import KubernetesObject
 from plan.lab_plan import LabPlan
@@ -25,14 +24,15 @@ CHART_WORKLOADS: Mapping[str, tuple[str, str]] = {
     "kiali-server": ("Deployment", "{release}"),
     "aws-load-balancer-controller": ("Deployment", "{release}"),
 }
-LOAD_BALANCER_CONTROLLER = HelmRelease(
-    "https://aws.github.io/eks-charts",
-    facts.LOAD_BALANCER_CONTROLLER_RELEASE,
-    facts.LOAD_BALANCER_CONTROLLER_VERSION,
-    facts.LOAD_BALANCER_CONTROLLER_RELEASE,
-    "kube-system",
-    {},
-)
+
+
+class Release(Protocol):
+    """What the checks read of a Helm release: the plan's HelmRelease, or the load balancer
+    controller's (aws-cdk-lib installs that chart)."""
+
+    chart: str
+    release: str
+    namespace: str
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Workload:
 
 @dataclass(frozen=True)
 class Expectations:
-    releases: tuple[HelmRelease, ...]
+    releases: tuple[Release, ...]
     crds: tuple[str, ...]
     namespaces: Mapping[str, Mapping[str, str]]  # name -> labels it must carry
     workloads: tuple[Workload, ...]
@@ -64,7 +64,7 @@ class Expectations:
         releases = tuple(
             r
             for r in (
-                LOAD_BALANCER_CONTROLLER,
+                plan.load_balancer_controller,
                 mesh.base,
                 mesh.istiod,
                 *mesh.node_agents,

@@ -24,7 +24,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -451,6 +451,17 @@ def parse_assignment(text: str, schema: Schema) -> tuple[list[str | int], Any]:
     if kind == "any" and text_value in ("true", "false"):
         return path, text_value == "true"
     return path, text_value
+
+
+def with_assignments(
+    tree: Mapping[str, Any], assignments: Iterable[str], schema: Schema
+) -> dict[str, Any]:
+    """A copy of `tree` with each `path=value` (istioctl's syntax) set, in order."""
+    out = dict(tree)
+    for assignment in assignments:
+        path, value = parse_assignment(assignment, schema)
+        out = with_value(out, path, value)
+    return out
 
 
 def with_value(tree: Mapping[str, Any], path: list[str | int], value: Any) -> dict[str, Any]:

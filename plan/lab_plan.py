@@ -67,6 +67,10 @@ class ControllerPlan:
 
     version: str = facts.LOAD_BALANCER_CONTROLLER_VERSION
     replicas: int = LOAD_BALANCER_CONTROLLER_REPLICAS
+    # Where aws-cdk-lib's AlbController installs the chart, and under which names.
+    chart: str = facts.LOAD_BALANCER_CONTROLLER_RELEASE
+    release: str = facts.LOAD_BALANCER_CONTROLLER_RELEASE
+    namespace: str = "kube-system"
     resources: Mapping[str, Any] = field(default_factory=lambda: LOAD_BALANCER_CONTROLLER_RESOURCES)
 
     @property

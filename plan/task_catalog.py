@@ -19,7 +19,7 @@ import yaml
 
 from plan import facts
 from plan.config import DEFAULTS
-from plan.istio_settings import IstioSettings, Schema, SettingsError, parse_assignment, with_value
+from plan.istio_settings import IstioSettings, Schema, SettingsError, with_assignments
 
 CATALOG = Path(__file__).parent / "tasks.yaml"
 DOCS_URL = "https://istio.io/latest/docs/{page}/"
@@ -50,12 +50,7 @@ class Settings:
         return bool(self.needs or self.istio)
 
     def istio_tree(self) -> dict[str, Any]:
-        schema = Schema.of(facts.SUPPORTED_ISTIO_MINORS[0])
-        tree: dict[str, Any] = {}
-        for assignment in self.istio:
-            path, value = parse_assignment(assignment, schema)
-            tree = with_value(tree, path, value)
-        return tree
+        return with_assignments({}, self.istio, Schema.of(facts.SUPPORTED_ISTIO_MINORS[0]))
 
     def describe(self) -> str:
         parts = [f"`{key}={value}`" for key, value in self.needs.items()]

@@ -23,9 +23,8 @@ from plan.istio_settings import (
     IstioSettings,
     Schema,
     SettingsError,
-    parse_assignment,
     parse_path,
-    with_value,
+    with_assignments,
     without_path,
 )
 from scripts.cdk_json import CDK_JSON, read, write
@@ -52,11 +51,7 @@ def current(context: dict[str, Any]) -> dict[str, Any]:
 
 def set_paths(context: dict[str, Any], assignments: list[str]) -> IstioSettings:
     minor = minor_of(context)
-    schema = Schema.of(minor)
-    tree = current(context)
-    for assignment in assignments:
-        path, value = parse_assignment(assignment, schema)
-        tree = with_value(tree, path, value)
+    tree = with_assignments(current(context), assignments, Schema.of(minor))
     return IstioSettings.parse(tree, minor)
 
 

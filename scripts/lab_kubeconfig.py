@@ -20,7 +20,6 @@ kubeconfig is no error. kubectl is not needed: the files are edited directly.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -33,6 +32,7 @@ import yaml
 
 from plan.facts import CLUSTER_ARN_OUTPUT
 from plan.facts import CLUSTER_STACK_NAME as CLUSTER_STACK
+from scripts.cdk_json import cluster_name
 
 ROOT = Path(__file__).resolve().parent.parent
 # kubeconfig list -> the kind of entry, as kubectl names it
@@ -206,11 +206,6 @@ def lab_cluster_arn(session, cluster_name: str, err: TextIO) -> str:
     return f"arn:{partition}:eks:{region}:{caller['Account']}:cluster/{cluster_name}"
 
 
-def configured_cluster_name() -> str:
-    context = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
-    return context["clusterName"]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -224,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # The CDK CLI honours AWS_REGION as well as the SDK's AWS_DEFAULT_REGION and profile.
         session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None)
-        print(lab_cluster_arn(session, configured_cluster_name(), sys.stderr))
+        print(lab_cluster_arn(session, cluster_name(ROOT / "cdk.json"), sys.stderr))
         return 0
     forget(args.arn, kubeconfig_paths(), sys.stdout)
     return 0

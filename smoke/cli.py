@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from doctor.checks import REPAIR
-from doctor.cli import deployed_plan, examine
-from doctor.cluster import KubectlCluster, Unreachable, read_state
+from doctor.cli import findings_for
+from doctor.cluster import Unreachable
 from plan import facts, modes
 from plan.scenarios import ANONYMOUS, SCENARIOS
 from smoke.client import BookinfoClient, LoginError, Sample
@@ -258,9 +258,7 @@ def lab_damage(deployed: DeployedLab) -> str | None:
     if not deployed.outputs.get(facts.CLUSTER_ARN_OUTPUT):
         return None
     try:
-        plan = deployed_plan(deployed)
-        cluster = KubectlCluster(deployed.outputs[facts.CLUSTER_ARN_OUTPUT])
-        findings = examine(plan, read_state(cluster))
+        findings = findings_for(deployed)
     except (SetupError, Unreachable) as problem:
         print(f"smoke: the doctor could not examine the cluster ({problem}); judging the mesh "
               "only", file=sys.stderr)  # fmt: skip

@@ -17,6 +17,7 @@ from plan.istio_settings import (
     SettingsError,
     parse_assignment,
     parse_path,
+    with_assignments,
     with_value,
     without_path,
 )
@@ -40,11 +41,7 @@ def problems(raw) -> list[str]:
 
 def settings(*assignments: str) -> dict:
     """The settings object `make istio-set SET="..."` would write."""
-    tree: dict = {}
-    for assignment in assignments:
-        path, value = parse_assignment(assignment, Schema.of(MINOR))
-        tree = with_value(tree, path, value)
-    return tree
+    return with_assignments({}, assignments, Schema.of(MINOR))
 
 
 # What the Task pages set with `istioctl install --set` (docs/tasks.md), and where the istiod

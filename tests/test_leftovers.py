@@ -4,7 +4,6 @@ command that deletes it, by the cleanup's own table of kinds; another cluster's 
 
 from __future__ import annotations
 
-import pytest
 import yaml
 
 from plan import facts
@@ -15,11 +14,6 @@ OTHER = "someone-else"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 LAB_ARN = f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{LAB}"
-
-
-@pytest.fixture
-def session(moto_session):
-    return moto_session
 
 
 def tags(**pairs: str) -> list[dict[str, str]]:
@@ -51,24 +45,24 @@ def nlb(session, name: str, subnets: list[str], cluster_tag: dict[str, str]) -> 
     )["LoadBalancers"][0]["LoadBalancerArn"]
 
 
-def test_a_clean_account_has_nothing_left(session, tmp_path):
-    assert leftovers.scan(LAB, session, [tmp_path / "config"]) == []
+def test_a_clean_account_has_nothing_left(moto_session, tmp_path):
+    assert leftovers.scan(LAB, moto_session, [tmp_path / "config"]) == []
 
 
-def test_what_a_failed_destroy_left_is_listed_with_its_command(session, tmp_path):
-    vpc, subnets = lab_vpc(session)
-    ours = nlb(session, "k8s-istiosys-ingress", subnets, {"elbv2.k8s.aws/cluster": LAB})
+def test_what_a_failed_destroy_left_is_listed_with_its_command(moto_session, tmp_path):
+    vpc, subnets = lab_vpc(moto_session)
+    ours = nlb(moto_session, "k8s-istiosys-ingress", subnets, {"elbv2.k8s.aws/cluster": LAB})
     # Decoys: another cluster's load balancer, a group another owner shares with the lab.
-    nlb(session, "k8s-other-ingress", subnets, {"elbv2.k8s.aws/cluster": OTHER})
-    session.client("ec2").create_security_group(
+    nlb(moto_session, "k8s-other-ingress", subnets, {"elbv2.k8s.aws/cluster": OTHER})
+    moto_session.client("ec2").create_security_group(
         GroupName="k8s-elb-shared", Description="shared", VpcId=vpc,
         TagSpecifications=[{"ResourceType": "security-group",
                             "Tags": tags(**{f"kubernetes.io/cluster/{LAB}": "shared"})}],
     )  # fmt: skip
-    logs = session.client("logs")
+    logs = moto_session.client("logs")
     logs.create_log_group(logGroupName=f"{facts.CLUSTER_STACK_NAME}-ClusterTasksLogs-ABC")
     logs.create_log_group(logGroupName="SomeOtherApp-Logs")
-    session.client("eks").create_cluster(
+    moto_session.client("eks").create_cluster(
         name=LAB, roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks",
         resourcesVpcConfig={"subnetIds": subnets},
     )  # fmt: skip
@@ -80,7 +74,7 @@ def test_what_a_failed_destroy_left_is_listed_with_its_command(session, tmp_path
         "users": [{"name": LAB_ARN, "user": {}}],
     }))  # fmt: skip
 
-    lines = [f.line() for f in leftovers.scan(LAB, session, [kubeconfig])]
+    lines = [f.line() for f in leftovers.scan(LAB, moto_session, [kubeconfig])]
 
     assert lines == [
         f"✗ EKS cluster {LAB} (ACTIVE): aws eks delete-cluster --name {LAB}",
@@ -98,29 +92,29 @@ def test_what_a_failed_destroy_left_is_listed_with_its_command(session, tmp_path
     ]
 
 
-def test_a_stack_that_is_still_there_is_named(session, tmp_path):
-    cfn = session.client("cloudformation")
+def test_a_stack_that_is_still_there_is_named(moto_session, tmp_path):
+    cfn = moto_session.client("cloudformation")
     cfn.create_stack(
         StackName=facts.CLUSTER_STACK_NAME,
         TemplateBody='{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}',
     )
-    (line,) = [f.line() for f in leftovers.scan(LAB, session, [])]
+    (line,) = [f.line() for f in leftovers.scan(LAB, moto_session, [])]
     assert line.startswith(f"✗ stack {facts.CLUSTER_STACK_NAME} (CREATE_COMPLETE): make destroy")
 
 
-def test_every_kind_of_the_cleanups_table_says_what_to_run(session):
+def test_every_kind_of_the_cleanups_table_says_what_to_run(moto_session):
     kinds, _ = leftovers.handler_modules()
     for kind, _code in kinds.TABLE:
         assert "{id}" in kind.command or not kind.is_the_labs, kind.label
 
 
 def test_the_command_exits_1_when_something_is_left_and_0_when_not(
-    session, tmp_path, capsys, monkeypatch
+    moto_session, tmp_path, capsys, monkeypatch
 ):
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
     assert leftovers.main(["--cluster", LAB]) == 0
     assert capsys.readouterr().out.endswith("nothing left\n")
-    session.client("logs").create_log_group(logGroupName=f"/aws/eks/{LAB}/cluster")
+    moto_session.client("logs").create_log_group(logGroupName=f"/aws/eks/{LAB}/cluster")
     assert leftovers.main(["--cluster", LAB]) == 1
     out = capsys.readouterr().out
     assert f"/aws/eks/{LAB}/cluster" in out

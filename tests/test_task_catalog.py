@@ -13,6 +13,7 @@ from plan.config import DEFAULTS
 from plan.task_catalog import CatalogError, find, load, short_name, task_keys
 from scripts import task as task_script
 from tests.conftest import PROJECT_ROOT, cdk_json_context, synthesize
+from tests.istio_objects import lab_plan
 
 TASKS = load()
 
@@ -65,24 +66,20 @@ def test_docs_tasks_md_is_generated_from_the_catalog():
 
 
 @pytest.mark.parametrize("name", list(CONTEXTS))
-def test_every_settings_combination_synthesizes_and_passes_the_analyzer(name, tmp_path):
+def test_every_settings_combination_synthesizes_and_passes_the_analyzer(name, tmp_path, request):
     context = {**cdk_json_context(), **CONTEXTS[name]}
-    lab = synthesize(context, tmp_path)
+    # The default lab is the session's own synth (with the cdk-nag checks on as well).
+    default = context == cdk_json_context()
+    lab = request.getfixturevalue("synthesized") if default else synthesize(context, tmp_path)
     assert lab.plan.findings() == []
     assert lab.cluster.find_resources("Custom::AWSCDK-EKS-HelmChart")
 
 
 def test_a_pages_settings_reach_the_plan():
-    plan = synthesize_plan(find("egress-control").context())
+    plan = lab_plan(**find("egress-control").context())
     mesh = plan.mesh.istiod.values["meshConfig"]
     assert mesh["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
-    assert synthesize_plan(find("zipkin").context()).config.tracing == "zipkin"
-
-
-def synthesize_plan(context):
-    from plan.lab_plan import plan_from_context
-
-    return plan_from_context({**cdk_json_context(), **context})
+    assert lab_plan(**find("zipkin").context()).config.tracing == "zipkin"
 
 
 def test_every_short_name_finds_its_page():

@@ -14,6 +14,7 @@ import logging
 import os
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -28,8 +29,45 @@ TOKEN_EXPIRES_S = 60
 MAX_MESSAGE_CHARS = 1000
 
 
+# What is kept back of the function's time to answer CloudFormation.
+ANSWER_MARGIN_S = 30
+# The remaining time of an invocation without a context (a test's).
+DEFAULT_REMAINING_S = 840
+# The least time a kubectl call gets, even when the deadline is closer.
+MIN_CALL_S = 5
+
+
 class TaskError(RuntimeError):
     """The task failed; the message says what and is short enough for CloudFormation."""
+
+
+def time_left_s(context: object = None) -> float:
+    """What a task may spend: the function's remaining time, less ANSWER_MARGIN_S."""
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    seconds = remaining_ms() / 1000 if remaining_ms is not None else DEFAULT_REMAINING_S
+    return seconds - ANSWER_MARGIN_S
+
+
+class Deadline:
+    """When a task must stop: `seconds` from now on `clock`; each kubectl call gets at most
+    what is left of it, and never less than `min_call_s`."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float], min_call_s: int = MIN_CALL_S):
+        self.clock = clock
+        self.at = clock() + seconds
+        self.min_call_s = min_call_s
+
+    def left(self) -> float:
+        return self.at - self.clock()
+
+    def passed(self) -> bool:
+        return self.left() <= 0
+
+    def allows(self, seconds: float) -> bool:
+        return self.left() > seconds
+
+    def call_timeout(self) -> int:
+        return max(self.min_call_s, int(min(KUBECTL_TIMEOUT_S, self.left())))
 
 
 def kubectl(kubeconfig: Path, arguments: list[str], timeout_s: int = KUBECTL_TIMEOUT_S) -> str:

@@ -32,11 +32,12 @@ from pathlib import Path
 
 import tasks_contract
 from cluster_kubectl import (
-    KUBECTL_TIMEOUT_S,
     MAX_MESSAGE_CHARS,
+    Deadline,
     TaskError,
     cluster_kubeconfig,
     kubectl,
+    time_left_s,
 )
 
 LOG = logging.getLogger(__name__)
@@ -61,24 +62,13 @@ TRANSIENT = re.compile(
     r"InternalError|ServiceUnavailable|Too Many Requests|did not run",
     re.IGNORECASE,
 )
-# What is kept back of the function's time to answer CloudFormation.
-MARGIN_S = 30
 SLEEP: Callable[[float], None] = time.sleep
 CLOCK: Callable[[], float] = time.monotonic
 
 
-class Deadline:
-    """When the function must stop working: its remaining time, less MARGIN_S."""
-
-    def __init__(self, context: object = None, default_s: float = 840.0):
-        remaining_ms = getattr(context, "get_remaining_time_in_millis", lambda: default_s * 1000)
-        self.at = CLOCK() + remaining_ms() / 1000 - MARGIN_S
-
-    def left(self) -> float:
-        return self.at - CLOCK()
-
-    def allows(self, seconds: float) -> bool:
-        return self.left() > seconds
+def deadline_for(context: object = None) -> Deadline:
+    """The function's remaining time, less the margin to answer; a call gets at least 1 s."""
+    return Deadline(time_left_s(context), CLOCK, min_call_s=1)
 
 
 def on_event(event: dict, context: object = None) -> dict:
@@ -86,7 +76,7 @@ def on_event(event: dict, context: object = None) -> dict:
     properties = event["ResourceProperties"]
     cluster = properties[tasks_contract.CLUSTER_NAME]
     physical_id = f"gateway-api-crds/{cluster}"
-    deadline = Deadline(context)
+    deadline = deadline_for(context)
     try:
         if request_type in ("Create", "Update"):
             with cluster_kubeconfig(cluster) as kubeconfig:
@@ -119,7 +109,7 @@ def apply_pinned_files(
     replaces: list[str] = (),
     deadline: Deadline | None = None,
 ) -> None:
-    deadline = deadline or Deadline()
+    deadline = deadline or deadline_for()
     with tempfile.TemporaryDirectory() as directory:
         paths = []
         for index, pinned in enumerate(files):
@@ -166,9 +156,8 @@ def steady(kubeconfig: Path, arguments: list[str], deadline: Deadline) -> str:
     seconds old, a control plane not yet answering); each call bounded by the deadline."""
     until = CLOCK() + TRANSIENT_RETRY_S
     while True:
-        timeout_s = max(1, int(min(KUBECTL_TIMEOUT_S, deadline.left())))
         try:
-            return kubectl(kubeconfig, arguments, timeout_s=timeout_s)
+            return kubectl(kubeconfig, arguments, timeout_s=deadline.call_timeout())
         except TaskError as error:
             transient = TRANSIENT.search(str(error)) is not None
             if not transient or CLOCK() >= until or not deadline.allows(TRANSIENT_PAUSE_S):
@@ -196,7 +185,7 @@ def delete_objects(cluster: str, objects: list[str]) -> None:
 def download(url: str, deadline: Deadline | None = None) -> bytes:
     """The file at `url`, tried DOWNLOAD_ATTEMPTS times on 429, 5xx, a failed connection or a
     body cut short; at once a TaskError on anything else (404: a wrong pin)."""
-    deadline = deadline or Deadline()
+    deadline = deadline or deadline_for()
     for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
         pause = DOWNLOAD_PAUSE_S * 2 ** (attempt - 1)
         try:

@@ -25,7 +25,14 @@ from pathlib import Path
 import boto3
 import tasks_contract
 from botocore.exceptions import BotoCoreError, ClientError
-from cluster_kubectl import KUBECTL_TIMEOUT_S, TaskError, cluster_kubeconfig, kubectl
+from cluster_kubectl import (
+    MIN_CALL_S,
+    Deadline,
+    TaskError,
+    cluster_kubeconfig,
+    kubectl,
+    time_left_s,
+)
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -53,9 +60,7 @@ def on_event(event: dict, context: object = None) -> dict:
     else:
         timeout_s = int(properties.get(tasks_contract.TIMEOUT_SECONDS, 480))
         # Never past the function's own time, less a margin to answer CloudFormation.
-        remaining = getattr(context, "get_remaining_time_in_millis", None)
-        if remaining is not None:
-            timeout_s = max(MIN_CALL_S, min(timeout_s, int(remaining() / 1000) - ANSWER_MARGIN_S))
+        timeout_s = max(MIN_CALL_S, min(timeout_s, int(time_left_s(context))))
         remove_load_balancer_services(cluster, timeout_s)
     return {"PhysicalResourceId": event["PhysicalResourceId"]}
 
@@ -106,24 +111,6 @@ def owning_gateway(service: dict) -> str | None:
 # The clock and the pause between rounds; tests replace them.
 CLOCK: Callable[[], float] = time.monotonic
 SLEEP: Callable[[float], None] = time.sleep
-# The least time a kubectl call gets, even when the deadline is closer.
-MIN_CALL_S = 5
-# What is kept back of the function's time to answer CloudFormation.
-ANSWER_MARGIN_S = 30
-
-
-class Deadline:
-    """The time a removal may take; every kubectl call gets at most what is left of it."""
-
-    def __init__(self, seconds: float, clock: Callable[[], float]):
-        self.clock = clock
-        self.at = clock() + seconds
-
-    def passed(self) -> bool:
-        return self.clock() >= self.at
-
-    def call_timeout(self) -> int:
-        return max(MIN_CALL_S, min(KUBECTL_TIMEOUT_S, int(self.at - self.clock())))
 
 
 def delete_service(kubeconfig: Path, service: dict, deadline: Deadline) -> None:

@@ -259,7 +259,7 @@ def test_no_kubectl_call_outlives_the_deadline(asset):
     removal = asset["service_removal"]
     now = [0.0]
     deadline = removal.Deadline(480, lambda: now[0])
-    assert deadline.call_timeout() == removal.KUBECTL_TIMEOUT_S == 300
+    assert deadline.call_timeout() == asset["cluster_kubectl"].KUBECTL_TIMEOUT_S == 300
     now[0] = 400.0
     assert deadline.call_timeout() == 80
     now[0] = 479.5
