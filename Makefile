@@ -8,7 +8,16 @@ PYTHON ?= python3
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
-CLUSTER_STACK := BookinfoLab-Cluster
+# CLUSTER=<name> acts on the lab of that clusterName instead of cdk.json's: the CDK gets
+# -c clusterName=<name>, the scripts --cluster <name>. The name also names the stacks
+# (plan/facts.py), so two labs of two names live side by side in one account and region.
+CLUSTER ?=
+CDK_CONTEXT = $(if $(CLUSTER),-c clusterName='$(CLUSTER)')
+LAB_ARG = $(if $(CLUSTER),--cluster '$(CLUSTER)')
+# The lab's cluster stack, deployed alone after a settings change; read in the recipe, once
+# the .venv exists.
+DEPLOY_CLUSTER_STACK = stack="$$($(VENV)/bin/python -m scripts.cdk_json stack cluster $(LAB_ARG))" && \
+	$(CDK) deploy $(CDK_CONTEXT) "$$stack"
 CDK_CLI_PIN = $(shell sed -n 's/.*"aws-cdk": *"\([^"]*\)".*/\1/p' package.json)
 CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk
 
@@ -28,6 +37,8 @@ help:
 	@echo "               (BASELINE=<git ref> also estimates the critical path as committed there)"
 	@echo "make deploy   deploy every stack (needs AWS credentials and a bootstrapped account)"
 	@echo "make destroy  delete every stack, then the lab's entries in your kubeconfig"
+	@echo "               (CLUSTER=<name> with deploy, destroy, smoke, doctor and the others: the"
+	@echo "               lab of that clusterName instead of cdk.json's)"
 	@echo "make smoke    after deploy: check what the mesh does (options: ARGS=\"--user jason\")"
 	@echo "make istio-set SET=\"path=value ...\"  Istio settings as istioctl --set writes them:"
 	@echo "               kept in cdk.json, then the cluster stack is deployed"
@@ -63,7 +74,7 @@ cdk-version:
 	esac
 
 synth: bootstrap cdk-version
-	$(CDK) synth --quiet
+	$(CDK) synth $(CDK_CONTEXT) --quiet
 	@$(VENV)/bin/python scripts/synth_summary.py cdk.out
 
 # Two worker processes, tests handed out one batch at a time; each worker synthesizes every
@@ -80,7 +91,7 @@ format: bootstrap
 	$(VENV)/bin/ruff format .
 
 nag: bootstrap cdk-version
-	$(CDK) synth -c nag=true --quiet
+	$(CDK) synth $(CDK_CONTEXT) -c nag=true --quiet
 
 cfn-lint: synth
 	$(VENV)/bin/cfn-lint
@@ -89,30 +100,30 @@ bench: bootstrap
 	$(VENV)/bin/python -m bench.run $(if $(BASELINE),--baseline $(BASELINE))
 
 smoke: $(VENV_STAMP)
-	$(VENV)/bin/python -m smoke $(ARGS)
+	$(VENV)/bin/python -m smoke $(LAB_ARG) $(ARGS)
 
 deploy: bootstrap cdk-version
-	$(CDK) deploy --all
+	$(CDK) deploy $(CDK_CONTEXT) --all
 
 # The kubeconfig entries are looked up while the cluster stack still exists, and removed only
 # once every stack is gone (scripts/lab_kubeconfig.py, run as a module so that it finds
 # plan/). A cluster deleted outside CloudFormation first has its stack deleted without the
 # Kubernetes resources (scripts/cluster_gone.py).
 destroy: bootstrap cdk-version
-	@arn="$$($(VENV)/bin/python -m scripts.lab_kubeconfig arn)" && \
-	$(VENV)/bin/python -m scripts.cluster_gone && \
-	$(CDK) destroy --all --force && \
+	@arn="$$($(VENV)/bin/python -m scripts.lab_kubeconfig arn $(LAB_ARG))" && \
+	$(VENV)/bin/python -m scripts.cluster_gone $(LAB_ARG) && \
+	$(CDK) destroy $(CDK_CONTEXT) --all --force && \
 	$(VENV)/bin/python -m scripts.lab_kubeconfig forget "$$arn"
 
 # The paths are checked (and cdk.json written) before anything is deployed.
 istio-set: bootstrap cdk-version
 	$(if $(strip $(SET)),,$(error usage: make istio-set SET="path=value ..."; quote a value with spaces in double quotes inside SET))
 	set -f; $(VENV)/bin/python -m scripts.istio_settings set $(SET)
-	$(CDK) deploy $(CLUSTER_STACK)
+	$(DEPLOY_CLUSTER_STACK)
 
 istio-unset: bootstrap cdk-version
 	set -f; $(VENV)/bin/python -m scripts.istio_settings unset $(PATHS)
-	$(CDK) deploy $(CLUSTER_STACK)
+	$(DEPLOY_CLUSTER_STACK)
 
 istio-show: $(VENV_STAMP)
 	@$(VENV)/bin/python -m scripts.istio_settings show
@@ -120,28 +131,28 @@ istio-show: $(VENV_STAMP)
 # APPLY=1 writes the page's settings into cdk.json (after checking them), then deploys.
 task: $(VENV_STAMP) $(if $(filter 1,$(APPLY)),$(NODE_STAMP) cdk-version)
 	@$(VENV)/bin/python -m scripts.task $(NAME) $(if $(TAB),--tab $(TAB)) $(if $(filter 1,$(APPLY)),--apply)
-	$(if $(filter 1,$(APPLY)),$(CDK) deploy $(CLUSTER_STACK))
+	$(if $(filter 1,$(APPLY)),$(DEPLOY_CLUSTER_STACK))
 
 # A new `repair` value in cdk.json changes one property of every Kubernetes custom resource,
 # so CloudFormation updates them all (constructs/repair.py); kept there, so that the next
 # deploy does not do it again.
 repair: bootstrap cdk-version
 	$(VENV)/bin/python -m scripts.cdk_json repair
-	$(CDK) deploy $(CLUSTER_STACK)
-	$(VENV)/bin/python -m doctor
+	$(DEPLOY_CLUSTER_STACK)
+	$(VENV)/bin/python -m doctor $(LAB_ARG)
 
 # The whole life of a lab against a real account, timed, with a report to attach to a bug.
 e2e: bootstrap cdk-version
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m scripts.e2e $(if $(filter 1,$(KEEP)),--keep)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m scripts.e2e $(LAB_ARG) $(if $(filter 1,$(KEEP)),--keep)
 
 # Read-only. Exit status 0: nothing of the lab's is left; 1: something is (one line each,
 # with the command that deletes it); 2: no scan (no credentials or region).
 leftovers: $(VENV_STAMP)
-	@$(VENV)/bin/python -m scripts.leftovers
+	@$(VENV)/bin/python -m scripts.leftovers $(LAB_ARG)
 
 # Exit status 0: as deployed; 1: something differs (one line each, with its fix); 2: no
 # cluster could be reached.
 doctor: $(VENV_STAMP)
-	@$(VENV)/bin/python -m doctor
+	@$(VENV)/bin/python -m doctor $(LAB_ARG)
 clean:
 	rm -rf cdk.out .pytest_cache

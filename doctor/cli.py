@@ -23,7 +23,7 @@ from doctor.expected import Expectations
 from plan import facts
 from plan.config import ConfigError
 from plan.lab_plan import LabPlan, plan_from_context
-from scripts.cdk_json import CDK_JSON, read
+from scripts.cdk_json import CDK_JSON, add_cluster_option, lab_stacks, read
 from smoke.deployed import DeployedLab, SetupError, read_stack
 
 EXIT_HEALTHY, EXIT_DIFFERS, EXIT_UNREACHABLE = 0, 1, 2
@@ -90,7 +90,8 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m doctor", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", default=facts.CLUSTER_STACK_NAME)
+    add_cluster_option(parser)
+    parser.add_argument("--stack", help="the lab's cluster stack (default: --cluster's)")
     args = parser.parse_args(argv)
-    code, _ = run(args.stack, out=sys.stdout)
+    code, _ = run(args.stack or lab_stacks(args.cluster).cluster, out=sys.stdout)
     return code

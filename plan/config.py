@@ -55,7 +55,7 @@ MAX_NAT_GATEWAYS = AVAILABILITY_ZONES
 
 # The defaults live in cdk.json; these are used when a key is absent (e.g. a test app).
 DEFAULTS: Mapping[str, Any] = {
-    "clusterName": "bookinfo-lab",
+    "clusterName": facts.DEFAULT_CLUSTER_NAME,
     "kubernetesVersion": "1.35",
     "istioVersion": "1.31.4",
     "scenario": "round-robin",
@@ -75,7 +75,9 @@ DEFAULTS: Mapping[str, Any] = {
     "nag": False,
 }
 
-_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
+# An EKS cluster name (at most 100 characters) that is also the start of a CloudFormation
+# stack name: a letter first, no '_'.
+_CLUSTER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,99}$")
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 _REPAIR = re.compile(r"^[A-Za-z0-9._:-]{0,64}$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -130,8 +132,14 @@ class LabConfig:
         check(
             "clusterName",
             isinstance(name, str) and bool(_CLUSTER_NAME.match(name)),
-            "expected an EKS cluster name: 1-100 letters, digits, '-' or '_', "
-            "starting with a letter or digit",
+            "expected 1-100 letters, digits or '-', starting with a letter: it names the EKS "
+            "cluster and the lab's stacks (<clusterName>-Network, <clusterName>-Cluster)",
+        )
+        check(
+            "clusterName",
+            not isinstance(name, str) or name.lower() != facts.DEFAULT_STACK_PREFIX.lower(),
+            f"{facts.DEFAULT_STACK_PREFIX}-Network and -Cluster are the stacks of the default "
+            f"lab ({facts.DEFAULT_CLUSTER_NAME}); choose another name",
         )
 
         check(

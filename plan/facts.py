@@ -5,10 +5,39 @@ import them from here. Nothing here imports aws_cdk, so smoke can use it without
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # --- The stacks and what they print -----------------------------------------------------------
 
-NETWORK_STACK_NAME = "BookinfoLab-Network"
-CLUSTER_STACK_NAME = "BookinfoLab-Cluster"
+# The clusterName key names the whole lab: the EKS cluster, and the stacks of any other name
+# than the default (`<clusterName>-Network`, `<clusterName>-Cluster`), so that two labs of
+# two names live side by side in one account and region. The default lab keeps the stack
+# names it always had; no other name can give those (plan/config.py refuses
+# `BookinfoLab`), nor one of another name's (a stack name is the name and a fixed suffix).
+DEFAULT_CLUSTER_NAME = "bookinfo-lab"
+DEFAULT_STACK_PREFIX = "BookinfoLab"
+NETWORK_STACK_SUFFIX = "Network"
+CLUSTER_STACK_SUFFIX = "Cluster"
+
+
+@dataclass(frozen=True)
+class LabStacks:
+    """The names of one lab's two stacks."""
+
+    network: str
+    cluster: str
+
+    def all(self) -> tuple[str, str]:
+        """In the order `cdk deploy --all` creates them."""
+        return (self.network, self.cluster)
+
+
+def lab_stacks(cluster_name: str) -> LabStacks:
+    prefix = DEFAULT_STACK_PREFIX if cluster_name == DEFAULT_CLUSTER_NAME else cluster_name
+    return LabStacks(f"{prefix}-{NETWORK_STACK_SUFFIX}", f"{prefix}-{CLUSTER_STACK_SUFFIX}")
+
+
+DEFAULT_STACKS = lab_stacks(DEFAULT_CLUSTER_NAME)
 
 # Output keys of the cluster stack.
 BOOKINFO_URL_OUTPUT = "BookinfoUrl"

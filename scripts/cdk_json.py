@@ -2,15 +2,21 @@
 APPLY=1` and `make repair` do: the file keeps its key order and two-space indent.
 
     python -m scripts.cdk_json repair     a new `repair` value (the time, UTC), for make repair
+    python -m scripts.cdk_json stack network|cluster [--cluster NAME]
+                                          the name of a stack of the lab named NAME (default:
+                                          cdk.json's clusterName), for the Makefile
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from plan import facts
 
 CDK_JSON = Path("cdk.json")
 
@@ -30,9 +36,18 @@ def cluster_name(path: Path = CDK_JSON) -> str:
         name = read(path).get("context", {}).get("clusterName")
         if name:
             return str(name)
-    from plan.config import DEFAULTS
+    return facts.DEFAULT_CLUSTER_NAME
 
-    return str(DEFAULTS["clusterName"])
+
+def lab_stacks(name: str | None = None, path: Path = CDK_JSON) -> facts.LabStacks:
+    """The stacks of the lab named `name`, or, without one, of cdk.json's clusterName."""
+    return facts.lab_stacks(name or cluster_name(path))
+
+
+def add_cluster_option(parser: argparse.ArgumentParser) -> None:
+    """--cluster NAME, which every script that acts on a deployed lab takes (the Makefile's
+    CLUSTER=<name>); without it, the lab is cdk.json's."""
+    parser.add_argument("--cluster", help="the lab's clusterName (default: cdk.json's)")
 
 
 def new_repair_value(now: datetime.datetime | None = None) -> str:
@@ -41,10 +56,16 @@ def new_repair_value(now: datetime.datetime | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if args != ["repair"]:
-        print("usage: python -m scripts.cdk_json repair", file=sys.stderr)
-        return 2
+    parser = argparse.ArgumentParser(prog="python -m scripts.cdk_json")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("repair", help="write a new repair value into cdk.json")
+    stack = commands.add_parser("stack", help="print the name of one of the lab's stacks")
+    stack.add_argument("which", choices=["network", "cluster"])
+    add_cluster_option(stack)
+    args = parser.parse_args(argv)
+    if args.command == "stack":
+        print(getattr(lab_stacks(args.cluster), args.which))
+        return 0
     document = read()
     value = new_repair_value()
     document.setdefault("context", {})["repair"] = value

@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from constructs.kubernetes_resources import KUBERNETES_RESOURCE_TYPES
 from plan import facts
-from scripts.cdk_json import cluster_name
+from scripts.cdk_json import add_cluster_option, cluster_name
 
 MAX_ROUNDS = 3
 
@@ -95,7 +95,9 @@ def delete_without_cluster(
     raise CannotDelete(f"stack {stack} is still there after {MAX_ROUNDS} attempts")
 
 
-def run(session: Any, cluster: str, stack: str = facts.CLUSTER_STACK_NAME, say=print) -> int:
+def run(session: Any, cluster: str, say=print) -> int:
+    """Delete the cluster stack of the lab `cluster` when EKS no longer knows its cluster."""
+    stack = facts.lab_stacks(cluster).cluster
     cloudformation = session.client("cloudformation")
     status = stack_status(cloudformation, stack)
     if status is None or status == "DELETE_COMPLETE":
@@ -124,7 +126,7 @@ def run(session: Any, cluster: str, stack: str = facts.CLUSTER_STACK_NAME, say=p
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.cluster_gone", description=__doc__)
-    parser.add_argument("--cluster", help="the lab's clusterName (default: cdk.json's)")
+    add_cluster_option(parser)
     args = parser.parse_args(argv)
     try:
         return run(boto3.session.Session(), args.cluster or cluster_name())

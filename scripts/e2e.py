@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from plan import facts
+from scripts.cdk_json import add_cluster_option, cluster_name
 
 REPORTS = Path("e2e-reports")
 OUTPUT_TAIL_LINES = 40
@@ -60,18 +61,21 @@ class Phase:
     always: bool = False
 
 
-def phases(outputs_file: Path) -> list[Phase]:
-    """The phases, in order. `kubeconfig` runs the deploy's KubeconfigCommand output, the
-    target and Kiali checks get the cluster and Bookinfo's namespace, and smoke takes
+def phases(outputs_file: Path, cluster: str) -> list[Phase]:
+    """The phases of the lab named `cluster`, in order. `kubeconfig` runs the deploy's
+    KubeconfigCommand output, the Kiali check gets Bookinfo's namespace, and smoke takes
     --traces where the deployed lab has per-service traces (`prepare` fills them in from the
-    outputs file); the destroy is `make destroy` (it also forgets the kubeconfig
-    entries); the scan is read-only."""
+    outputs file); the destroy is `make destroy` (it also forgets the kubeconfig entries);
+    the scan is read-only."""
+    lab = ["--cluster", cluster]
     return [
         Phase(
             "deploy",
             [
                 *CDK,
                 "deploy",
+                "-c",
+                f"clusterName={cluster}",
                 "--all",
                 "--require-approval",
                 "never",
@@ -80,14 +84,18 @@ def phases(outputs_file: Path) -> list[Phase]:
             ],
         ),  # fmt: skip
         Phase("kubeconfig", []),
-        Phase("doctor", [*PYTHON, "-m", "doctor"]),
+        Phase("doctor", [*PYTHON, "-m", "doctor", *lab]),
         # The NLB reaches the gateway: every target group of the cluster has a healthy target.
-        Phase("targets", [*PYTHON, "-m", "scripts.e2e_checks", "targets"]),
-        Phase("smoke", [*PYTHON, "-m", "smoke"]),
+        Phase("targets", [*PYTHON, "-m", "scripts.e2e_checks", "targets", *lab]),
+        Phase("smoke", [*PYTHON, "-m", "smoke", *lab]),
         # After smoke's traffic: Kiali's graph of Bookinfo's namespace shows its apps.
         Phase("kiali", [*PYTHON, "-m", "scripts.e2e_checks", "kiali"]),
-        Phase("destroy", ["make", "--no-print-directory", "destroy"], always=True),
-        Phase("leftovers", [*PYTHON, "-m", "scripts.leftovers", "--json"], always=True),
+        Phase(
+            "destroy",
+            ["make", "--no-print-directory", "destroy", f"CLUSTER={cluster}"],
+            always=True,
+        ),  # fmt: skip
+        Phase("leftovers", [*PYTHON, "-m", "scripts.leftovers", *lab, "--json"], always=True),
     ]
 
 
@@ -181,31 +189,31 @@ def failed_resource_events(cloudformation, stacks: Sequence[str]) -> list[dict[s
     return events
 
 
-def cluster_outputs(outputs_file: Path) -> dict[str, str]:
-    """The cluster stack's outputs, from the deploy's --outputs-file (empty if none)."""
+def cluster_outputs(outputs_file: Path, cluster: str) -> dict[str, str]:
+    """The outputs of the cluster stack of the lab `cluster`, from the deploy's
+    --outputs-file (empty if none)."""
     if not outputs_file.is_file():
         return {}
-    return json.loads(outputs_file.read_text(encoding="utf-8")).get(facts.CLUSTER_STACK_NAME, {})
+    document = json.loads(outputs_file.read_text(encoding="utf-8"))
+    return document.get(facts.lab_stacks(cluster).cluster, {})
 
 
-def settings_of(outputs_file: Path) -> dict[str, Any]:
+def settings_of(outputs_file: Path, cluster: str) -> dict[str, Any]:
     """The deployed lab's LabSettings (empty if unknown)."""
-    text = cluster_outputs(outputs_file).get(facts.SETTINGS_OUTPUT)
+    text = cluster_outputs(outputs_file, cluster).get(facts.SETTINGS_OUTPUT)
     return json.loads(text) if text else {}
 
 
-def prepare(plan: list[Phase], outputs_file: Path) -> Callable[[str], None]:
+def prepare(plan: list[Phase], outputs_file: Path, cluster: str) -> Callable[[str], None]:
     """What to do before a phase: fill in the kubeconfig command and smoke's options from
     what the deploy wrote."""
     by_name = {phase.name: phase for phase in plan}
 
     def before(name: str) -> None:
-        settings = settings_of(outputs_file)
+        settings = settings_of(outputs_file, cluster)
         if name == "kubeconfig":
-            command = cluster_outputs(outputs_file).get(facts.KUBECONFIG_OUTPUT, "")
+            command = cluster_outputs(outputs_file, cluster).get(facts.KUBECONFIG_OUTPUT, "")
             by_name[name].command[:] = shlex.split(command) or ["false"]
-        elif name == "targets":
-            by_name[name].command.extend(["--cluster", str(settings.get("clusterName", ""))])
         elif name == "kiali":
             by_name[name].command.extend(
                 ["--namespace", str(settings.get("bookinfoNamespace", ""))]
@@ -282,24 +290,26 @@ def versions() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.e2e", description=__doc__)
     parser.add_argument("--keep", action="store_true", help="keep the lab: no destroy, no scan")
+    add_cluster_option(parser)
     args = parser.parse_args(argv)
+    cluster = args.cluster or cluster_name()
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
     directory = REPORTS / stamp
     directory.mkdir(parents=True, exist_ok=True)
     outputs_file = directory / "outputs.json"
-    plan = phases(outputs_file)
-    results = run_phases(plan, keep=args.keep, before=prepare(plan, outputs_file))
+    plan = phases(outputs_file, cluster)
+    results = run_phases(plan, keep=args.keep, before=prepare(plan, outputs_file, cluster))
     events: list[dict[str, str]] = []
     destroy = next(r for r in results if r.name == "destroy")
     if results[0].passed is False or destroy.passed is False:
         import boto3
 
         events = failed_resource_events(
-            boto3.client("cloudformation"), [facts.NETWORK_STACK_NAME, facts.CLUSTER_STACK_NAME]
+            boto3.client("cloudformation"), list(facts.lab_stacks(cluster).all())
         )
     document = report(
         results,
-        settings=settings_of(outputs_file),
+        settings=settings_of(outputs_file, cluster),
         versions=versions(),
         events=events,
         leftovers=leftovers_of(results[-1]),

@@ -8,13 +8,13 @@ gone they point at nothing. `make destroy` runs:
     npx cdk destroy --all --force
     python -m scripts.lab_kubeconfig forget "$arn"      # after: only if the destroy succeeded
 
-`arn` prints the cluster's ARN: the ClusterArn output of the cluster stack, or, when that
-stack is already gone, the ARN the lab's cluster has in the account and region of your AWS
-credentials (clusterName from cdk.json). It prints nothing, and says why on stderr, when
-neither can be read. `forget ARN` removes the cluster, user and context named ARN from every
-kubeconfig file kubectl reads ($KUBECONFIG, or ~/.kube/config), unsets current-context if it
-was that context, leaves every other entry as it was, and prints what it removed. A missing
-kubeconfig is no error. kubectl is not needed: the files are edited directly.
+`arn` prints the cluster's ARN: the ClusterArn output of the lab's cluster stack, or, when
+that stack is already gone, the ARN the lab's cluster has in the account and region of your
+AWS credentials (the lab: --cluster, or cdk.json's clusterName). It prints nothing, and says
+why on stderr, when neither can be read. `forget ARN` removes the cluster, user and context
+named ARN from every kubeconfig file kubectl reads ($KUBECONFIG, or ~/.kube/config), unsets
+current-context if it was that context, leaves every other entry as it was, and prints what
+it removed. A missing kubeconfig is no error. kubectl is not needed: the files are edited directly.
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ from typing import Any, TextIO
 
 import yaml
 
-from plan.facts import CLUSTER_ARN_OUTPUT
-from plan.facts import CLUSTER_STACK_NAME as CLUSTER_STACK
-from scripts.cdk_json import cluster_name
+from plan.facts import CLUSTER_ARN_OUTPUT, lab_stacks
+from scripts.cdk_json import add_cluster_option, cluster_name
 
 ROOT = Path(__file__).resolve().parent.parent
 # kubeconfig list -> the kind of entry, as kubectl names it
@@ -176,19 +175,20 @@ def _write_keeping_mode(path: Path, config: dict[str, Any]) -> None:
 
 
 def lab_cluster_arn(session, cluster_name: str, err: TextIO) -> str:
-    """The cluster's ARN from the cluster stack's output, or, with the stack gone, built
-    from the caller's account, partition and region."""
+    """The cluster's ARN from the output of the cluster stack of the lab `cluster_name`,
+    or, with the stack gone, built from the caller's account, partition and region."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    stack = lab_stacks(cluster_name).cluster
     try:
-        stacks = session.client("cloudformation").describe_stacks(StackName=CLUSTER_STACK)
+        stacks = session.client("cloudformation").describe_stacks(StackName=stack)
         outputs = stacks["Stacks"][0].get("Outputs", [])
         for output in outputs:
             if output["OutputKey"] == CLUSTER_ARN_OUTPUT:
                 return output["OutputValue"]
     except ClientError as error:
         if "does not exist" not in str(error):
-            err.write(f"kubeconfig: cannot read stack {CLUSTER_STACK}: {error}\n")
+            err.write(f"kubeconfig: cannot read stack {stack}: {error}\n")
             return ""
     except BotoCoreError as error:
         err.write(f"kubeconfig: cannot reach AWS ({error}); the lab's cluster ARN is unknown\n")
@@ -209,7 +209,8 @@ def lab_cluster_arn(session, cluster_name: str, err: TextIO) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("arn", help="print the lab's cluster ARN (empty if unknown)")
+    arn_parser = commands.add_parser("arn", help="print the lab's cluster ARN (empty if unknown)")
+    add_cluster_option(arn_parser)
     forget_parser = commands.add_parser("forget", help="remove the entries named ARN")
     forget_parser.add_argument("arn", help="the cluster ARN (empty: remove nothing)")
     args = parser.parse_args(argv)
@@ -219,7 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # The CDK CLI honours AWS_REGION as well as the SDK's AWS_DEFAULT_REGION and profile.
         session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None)
-        print(lab_cluster_arn(session, cluster_name(ROOT / "cdk.json"), sys.stderr))
+        name = args.cluster or cluster_name(ROOT / "cdk.json")
+        print(lab_cluster_arn(session, name, sys.stderr))
         return 0
     forget(args.arn, kubeconfig_paths(), sys.stdout)
     return 0

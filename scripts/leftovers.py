@@ -18,6 +18,7 @@ import argparse
 import functools
 import importlib
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -30,13 +31,12 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
 from plan import facts
-from scripts.cdk_json import cluster_name
+from scripts.cdk_json import add_cluster_option, cluster_name
 from scripts.lab_kubeconfig import SECTIONS, kubeconfig_paths
 
 HANDLER_DIR = (
     Path(__file__).resolve().parent.parent / "constructs" / "load_balancer_cleanup_handler"
 )
-STACKS = (facts.CLUSTER_STACK_NAME, facts.NETWORK_STACK_NAME)
 # The tag CloudFormation puts on what a stack creates, e.g. the network stack's VPC.
 STACK_NAME_TAG = "aws:cloudformation:stack-name"
 
@@ -74,18 +74,21 @@ def handler_modules() -> tuple[ModuleType, ModuleType]:
 
 
 def scan(cluster: str, session: Any, kubeconfigs: Sequence[Path]) -> list[Leftover]:
+    """What is left of the lab named `cluster`: its own stacks, cluster, VPC and log groups,
+    never another lab's (each has stacks named after its own clusterName)."""
+    stacks = facts.lab_stacks(cluster)
     return [
-        *_stacks(session),
+        *_stacks(session, cluster, stacks),
         *_cluster(session, cluster),
-        *_vpcs(session, cluster),
-        *_log_groups(session, cluster),
+        *_vpcs(session, cluster, stacks.network),
+        *_log_groups(session, cluster, stacks),
         *_kubeconfig_entries(session, cluster, kubeconfigs),
     ]
 
 
-def _stacks(session) -> Iterator[Leftover]:
+def _stacks(session, cluster: str, stacks: facts.LabStacks) -> Iterator[Leftover]:
     cfn = session.client("cloudformation")
-    for name in STACKS:
+    for name in reversed(stacks.all()):
         try:
             (stack,) = cfn.describe_stacks(StackName=name)["Stacks"]
         except ClientError as error:
@@ -95,7 +98,8 @@ def _stacks(session) -> Iterator[Leftover]:
         if stack["StackStatus"] != "DELETE_COMPLETE":
             yield Leftover(
                 f"stack {name} ({stack['StackStatus']})",
-                f"make destroy, or aws cloudformation delete-stack --stack-name {name}",
+                f"make destroy CLUSTER={cluster}, or aws cloudformation delete-stack "
+                f"--stack-name {name}",
             )
 
 
@@ -109,11 +113,11 @@ def _cluster(session, cluster: str) -> Iterator[Leftover]:
     yield Leftover(f"EKS cluster {cluster} ({status})", f"aws eks delete-cluster --name {cluster}")
 
 
-def _vpcs(session, cluster: str) -> Iterator[Leftover]:
+def _vpcs(session, cluster: str, network_stack: str) -> Iterator[Leftover]:
     kinds, aws_calls = handler_modules()
     ec2 = session.client("ec2")
     vpcs = ec2.describe_vpcs(
-        Filters=[{"Name": f"tag:{STACK_NAME_TAG}", "Values": [facts.NETWORK_STACK_NAME]}]
+        Filters=[{"Name": f"tag:{STACK_NAME_TAG}", "Values": [network_stack]}]
     )["Vpcs"]
     clients = aws_calls.Clients(
         ec2=ec2,
@@ -132,19 +136,28 @@ def _vpcs(session, cluster: str) -> Iterator[Leftover]:
                     kind.is_the_labs,
                 )
         yield Leftover(
-            f"VPC {vpc_id} of stack {facts.NETWORK_STACK_NAME}",
+            f"VPC {vpc_id} of stack {network_stack}",
             f"once what is above is gone: aws ec2 delete-vpc --vpc-id {vpc_id}",
         )
 
 
-def _log_groups(session, cluster: str) -> Iterator[Leftover]:
+def _log_groups(session, cluster: str, stacks: facts.LabStacks) -> Iterator[Leftover]:
+    """The groups CloudFormation named for the lab's stacks (`<stack>-<logical ID>-<suffix>`,
+    neither part with a '-': so lab `a` does not claim lab `a-Cluster-x`'s), those Lambda made
+    for their functions, and EKS's for the cluster (a name has no '/')."""
     logs = session.client("logs")
-    prefixes = [*(f"{s}-" for s in STACKS), *(f"/aws/lambda/{s}-" for s in STACKS)]
-    prefixes.append(f"/aws/eks/{cluster}/")
-    for prefix in prefixes:
+    generated = r"-[A-Za-z0-9]+-[A-Za-z0-9]+"
+    patterns = {
+        **{f"{s}-": rf"{re.escape(s)}{generated}" for s in stacks.all()},
+        **{f"/aws/lambda/{s}-": rf"/aws/lambda/{re.escape(s)}{generated}" for s in stacks.all()},
+        f"/aws/eks/{cluster}/": rf"/aws/eks/{re.escape(cluster)}/.*",
+    }
+    for prefix, pattern in patterns.items():
         for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=prefix):
             for group in page["logGroups"]:
                 name = group["logGroupName"]
+                if not re.fullmatch(pattern, name):
+                    continue
                 yield Leftover(
                     f"log group {name}", f"aws logs delete-log-group --log-group-name {name}"
                 )
@@ -173,7 +186,7 @@ def _kubeconfig_entries(session, cluster: str, paths: Sequence[Path]) -> Iterato
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.leftovers", description=__doc__)
-    parser.add_argument("--cluster", help="the lab's clusterName (default: cdk.json's)")
+    add_cluster_option(parser)
     parser.add_argument("--json", action="store_true", help="print the leftovers as JSON")
     args = parser.parse_args(argv)
     cluster = args.cluster or cluster_name()

@@ -23,6 +23,7 @@ from doctor.cli import findings_for
 from doctor.cluster import Unreachable
 from plan import facts, modes
 from plan.scenarios import ANONYMOUS, SCENARIOS
+from scripts.cdk_json import add_cluster_option, lab_stacks
 from smoke.client import BookinfoClient, LoginError, Sample
 from smoke.deployed import DeployedLab, SetupError, read_stack
 from smoke.report import FROM_OPTION, Report
@@ -45,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:
         # --help (0) or a usage error (2) that argparse already printed.
         return int(exit_.code or 0)
+    args.stack = args.stack or lab_stacks(args.cluster).cluster
     try:
         return _run(args)
     except SetupError as problem:
@@ -75,11 +77,11 @@ def _parser() -> argparse.ArgumentParser:
             f"{facts.BOOKINFO_URL_OUTPUT}, read with the AWS CLI)"
         ),
     )
+    add_cluster_option(parser)
     parser.add_argument(
         "--stack",
-        default=facts.CLUSTER_STACK_NAME,
         help="the lab's cluster stack, whose outputs say what is not given as an option "
-        "(default: %(default)s)",
+        "(default: the cluster stack of the lab --cluster names)",
     )
     parser.add_argument(
         "--scenario",

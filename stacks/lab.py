@@ -9,7 +9,7 @@ from aws_cdk import App, CrossStackReferences, ReferenceStrength
 from constructs.function_logs import FunctionLogGroups
 from constructs.repair import RepairStamp
 from constructs.tree_walk import visit_tree
-from plan.facts import CLUSTER_STACK_NAME, NETWORK_STACK_NAME
+from plan.facts import lab_stacks
 from plan.lab_plan import LabPlan
 from stacks.cluster_stack import ClusterStack
 from stacks.nag import acknowledge_lab_findings, enable_nag_checks
@@ -39,18 +39,23 @@ def build_lab(app: App, plan: LabPlan) -> Lab:
     # Strong references (exports) keep the VPC from being deleted while the cluster stack,
     # and the load balancers its controllers made, still exist.
     CrossStackReferences.of(app).consume(ReferenceStrength.STRONG)
+    # clusterName names the stacks too (plan/facts.py), so two labs of two names are two
+    # pairs of stacks; their exports are named after the stacks.
+    name = plan.config.cluster_name
+    stacks = lab_stacks(name)
     network = NetworkStack(
         app,
-        NETWORK_STACK_NAME,
+        stacks.network,
         plan=plan,
-        description="Istio Bookinfo lab: VPC",
+        description=f"Istio Bookinfo lab {name}: VPC",
     )
     cluster = ClusterStack(
         app,
-        CLUSTER_STACK_NAME,
+        stacks.cluster,
         plan=plan,
         vpc=network.vpc,
-        description="Istio Bookinfo lab: EKS, AWS Load Balancer Controller, Istio, Kiali, Bookinfo",
+        description=f"Istio Bookinfo lab {name}: EKS, AWS Load Balancer Controller, Istio, "
+        "Kiali, Bookinfo",
     )
     lab = Lab(plan=plan, network=network, cluster=cluster)
     # Every function's logs, the generated ones' included, go with the stacks on destroy.

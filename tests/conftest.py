@@ -36,7 +36,7 @@ def cdk_json_context() -> dict[str, Any]:
 
 # The variants that are synthesized: every pair of ingress API and data plane once, and
 # between them every tracing backend, a fault scenario, a namespace the lab creates, the
-# experimental Gateway API channel and an Istio setting.
+# experimental Gateway API channel, an Istio setting and a second lab's name.
 # Whatever needs no synth is checked on the plans of every accepted combination instead
 # (tests/istio_objects.py).
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -50,6 +50,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
     "synthesized_ambient": {"dataplane": "ambient"},
     "synthesized_ambient_gateway_api": {
+        # A second lab beside the default one (tests/test_two_labs.py).
+        "clusterName": "second-lab",
         "dataplane": "ambient",
         "ingressApi": "gateway-api",
         "tracing": "zipkin",

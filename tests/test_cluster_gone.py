@@ -11,7 +11,7 @@ from constructs.kubernetes_resources import KUBERNETES_RESOURCE_TYPES
 from plan import facts
 from scripts import cluster_gone
 
-STACK = facts.CLUSTER_STACK_NAME
+STACK = facts.lab_stacks("lab").cluster
 HELM = "Custom::AWSCDK-EKS-HelmChart"
 MANIFEST = "Custom::AWSCDK-EKS-KubernetesResource"
 
@@ -123,4 +123,30 @@ def test_make_destroy_runs_it_before_cdk_destroy():
 
     makefile = (PROJECT_ROOT / "Makefile").read_text()
     recipe = makefile.split("\ndestroy: bootstrap cdk-version\n", 1)[1].split("\n\n", 1)[0]
-    assert recipe.index("scripts.cluster_gone") < recipe.index("destroy --all --force")
+    assert recipe.index("scripts.cluster_gone") < recipe.index("--all --force")
+
+
+def test_it_acts_on_the_stack_of_the_lab_named(capsys, monkeypatch):
+    # GIVEN two labs' cluster stacks, of which only "lab" lost its cluster
+    class TwoStacks(FakeCloudFormation):
+        def describe_stacks(self, StackName):
+            assert StackName in (STACK, facts.DEFAULT_STACKS.cluster)
+            return super().describe_stacks(StackName)
+
+    cloudformation = TwoStacks("UPDATE_COMPLETE", {"Istiod": HELM})
+    asked: list[str] = []
+
+    class Eks(FakeEks):
+        def describe_cluster(self, name):
+            asked.append(name)
+            return super().describe_cluster(name)
+
+    # WHEN the default lab is checked THEN only its stack and cluster are looked at
+    assert cluster_gone.run(FakeSession(cloudformation, Eks(True)), "bookinfo-lab") == 0
+    assert asked == ["bookinfo-lab"] and cloudformation.deletes == []
+    # and "lab" is deleted under its own stack's name, not the default's
+    said: list[str] = []
+    monkeypatch.setattr(cluster_gone, "delete_without_cluster",
+                        lambda cfn, stack, wait, say: said.append(stack))  # fmt: skip
+    assert cluster_gone.run(FakeSession(cloudformation, FakeEks(False)), "lab") == 0
+    assert said == ["lab-Cluster"]

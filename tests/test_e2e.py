@@ -40,7 +40,7 @@ def ticking():
 
 
 def test_the_phases_are_the_ones_a_real_run_needs(tmp_path):
-    plan = e2e.phases(tmp_path / "outputs.json")
+    plan = e2e.phases(tmp_path / "outputs.json", "bookinfo-lab")
     assert [p.name for p in plan] == NAMES
     assert [p.name for p in plan if p.always] == ["destroy", "leftovers"]
     deploy = plan[0].command
@@ -86,15 +86,15 @@ def test_keep_keeps_the_lab():
     ]
 
 
-def outputs_file(tmp_path, **settings) -> object:
+def outputs_file(tmp_path, cluster="bookinfo-lab", **settings) -> object:
     path = tmp_path / "outputs.json"
     path.write_text(
         json.dumps(
             {
-                facts.CLUSTER_STACK_NAME: {
+                facts.lab_stacks(cluster).cluster: {
                     facts.SETTINGS_OUTPUT: json.dumps(
                         {
-                            "clusterName": "bookinfo-lab",
+                            "clusterName": cluster,
                             "bookinfoNamespace": "bookinfo",
                             **settings,
                         }  # fmt: skip
@@ -108,6 +108,20 @@ def outputs_file(tmp_path, **settings) -> object:
     return path
 
 
+def commands_run(path, cluster: str, keep: bool) -> list[list[str]]:
+    """The commands of every phase of lab `cluster`, each succeeding, as prepared from the
+    outputs file `path`."""
+    plan = e2e.phases(path, cluster)
+    commands = []
+    e2e.run_phases(
+        plan,
+        keep=keep,
+        runner=lambda command: (commands.append(command), (0, "[]"))[1],
+        before=e2e.prepare(plan, path, cluster),
+    )
+    return commands
+
+
 @pytest.mark.parametrize(
     ("settings", "traces"),
     [
@@ -117,15 +131,7 @@ def outputs_file(tmp_path, **settings) -> object:
     ],
 )
 def test_the_kubeconfig_and_smokes_traces_come_from_what_was_deployed(tmp_path, settings, traces):
-    path = outputs_file(tmp_path, **settings)
-    plan = e2e.phases(path)
-    commands = []
-    e2e.run_phases(
-        plan,
-        keep=True,
-        runner=lambda command: (commands.append(command), (0, ""))[1],
-        before=e2e.prepare(plan, path),
-    )
+    commands = commands_run(outputs_file(tmp_path, **settings), "bookinfo-lab", keep=True)
     assert commands[1][:3] == ["aws", "eks", "update-kubeconfig"]
     assert commands[3][-2:] == ["--cluster", "bookinfo-lab"]
     assert ("--traces" in commands[4]) is traces
@@ -138,7 +144,7 @@ def test_the_failed_resources_reasons_are_reported_and_nothing_else():
     event = {
         "StackId": "arn:aws:cloudformation:us-east-1:1:stack/x/1",
         "EventId": "1",
-        "StackName": facts.CLUSTER_STACK_NAME,
+        "StackName": facts.DEFAULT_STACKS.cluster,
         "Timestamp": "2026-12-01T00:00:00Z",
     }
     stubber.add_response(
@@ -152,13 +158,13 @@ def test_the_failed_resources_reasons_are_reported_and_nothing_else():
                  "ResourceStatus": "CREATE_COMPLETE"},
             ]
         },
-        {"StackName": facts.CLUSTER_STACK_NAME},
+        {"StackName": facts.DEFAULT_STACKS.cluster},
     )  # fmt: skip
     with stubber:
-        events = e2e.failed_resource_events(client, [facts.CLUSTER_STACK_NAME])
+        events = e2e.failed_resource_events(client, [facts.DEFAULT_STACKS.cluster])
     assert events == [
         {
-            "stack": facts.CLUSTER_STACK_NAME,
+            "stack": facts.DEFAULT_STACKS.cluster,
             "resource": "Istiod",
             "type": "Custom::X",
             "status": "CREATE_FAILED",
@@ -247,3 +253,19 @@ def test_each_stacks_deploy_time_is_read_from_the_cdk_clis_output():
         "BookinfoLab-Network": 163.62,
         "BookinfoLab-Cluster": 1432.1,
     }
+
+
+def test_every_phase_acts_on_the_lab_named(tmp_path):
+    # GIVEN a second lab's deploy outputs beside the default's stack name
+    path = outputs_file(tmp_path, cluster="second-lab", tracing="jaeger", dataplane="sidecar")
+    commands = commands_run(path, "second-lab", keep=False)
+    by_phase = dict(zip(NAMES, commands, strict=True))
+    # THEN the deploy names it to the CDK, every check and the scan to the scripts, the
+    # destroy to make, and the kubeconfig and traces come from its own stack's outputs
+    assert by_phase["deploy"][by_phase["deploy"].index("-c") + 1] == "clusterName=second-lab"
+    for name in ("doctor", "targets", "smoke", "leftovers"):
+        command = by_phase[name]
+        assert command[command.index("--cluster") + 1] == "second-lab", name
+    assert "CLUSTER=second-lab" in by_phase["destroy"]
+    assert by_phase["kubeconfig"][:3] == ["aws", "eks", "update-kubeconfig"]
+    assert "--traces" in by_phase["smoke"]

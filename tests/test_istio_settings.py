@@ -359,9 +359,8 @@ def test_a_refused_setting_leaves_cdk_json_as_it_was(cdk_json, capsys):
 
 def test_the_makefile_deploys_the_cluster_stack():
     makefile = (PROJECT_ROOT / "Makefile").read_text()
-    assert f"CLUSTER_STACK := {facts.CLUSTER_STACK_NAME}\n" in makefile
     for command in ("set $(SET)", "unset $(PATHS)"):
-        assert f"scripts.istio_settings {command}\n\t$(CDK) deploy $(CLUSTER_STACK)" in makefile
+        assert f"scripts.istio_settings {command}\n\t$(DEPLOY_CLUSTER_STACK)" in makefile
 
 
 def test_the_capacity_check_counts_the_proxies_requests_the_settings_give():

@@ -12,9 +12,9 @@ import boto3
 import pytest
 import yaml
 
+from plan import facts
 from scripts.lab_kubeconfig import (
     CLUSTER_ARN_OUTPUT,
-    CLUSTER_STACK,
     forget,
     kubeconfig_paths,
     lab_cluster_arn,
@@ -147,10 +147,13 @@ def test_the_arn_comes_from_the_cluster_stack_while_it_exists(aws_session):
         "Outputs": {CLUSTER_ARN_OUTPUT: {"Value": LAB}},
     }
     aws_session.client("cloudformation").create_stack(
-        StackName=CLUSTER_STACK, TemplateBody=json.dumps(template)
+        StackName=facts.DEFAULT_STACKS.cluster, TemplateBody=json.dumps(template)
     )
-    # WHEN the ARN is looked up THEN it is the output's, whatever the configured name
-    assert lab_cluster_arn(aws_session, "another-name", io.StringIO()) == LAB
+    # WHEN the default lab's ARN is looked up THEN it is the output's
+    assert lab_cluster_arn(aws_session, "bookinfo-lab", io.StringIO()) == LAB
+    # and another lab's is not: it has stacks of its own (here none, so the ARN is built)
+    other = lab_cluster_arn(aws_session, "second-lab", io.StringIO())
+    assert other == LAB.replace("cluster/bookinfo-lab", "cluster/second-lab")
 
 
 def test_with_the_stack_gone_the_arn_is_built_from_account_and_region(aws_session):
@@ -163,7 +166,7 @@ def test_make_destroy_forgets_the_entries_only_after_the_stacks_are_gone():
     makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
     recipe = makefile.split("\ndestroy: bootstrap cdk-version\n", 1)[1].split("\n\n", 1)[0]
     lookup = recipe.index("lab_kubeconfig arn")
-    destroy = recipe.index("destroy --all --force")
+    destroy = recipe.index("--all --force")
     removal = recipe.index("lab_kubeconfig forget")
     assert lookup < destroy < removal
     # `&&`: a failed destroy leaves the kubeconfig alone
@@ -171,7 +174,7 @@ def test_make_destroy_forgets_the_entries_only_after_the_stacks_are_gone():
 
 
 def test_the_cluster_stack_prints_the_arn_the_lookup_reads(cluster_template, synthesized):
-    assert synthesized.lab.cluster.stack_name == CLUSTER_STACK
+    assert synthesized.lab.cluster.stack_name == facts.DEFAULT_STACKS.cluster
     output = cluster_template.find_outputs(CLUSTER_ARN_OUTPUT)[CLUSTER_ARN_OUTPUT]
     (cluster_id,) = cluster_template.find_resources("AWS::EKS::Cluster")
     assert output["Value"] == {"Fn::GetAtt": [cluster_id, "Arn"]}

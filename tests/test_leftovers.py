@@ -14,25 +14,25 @@ OTHER = "someone-else"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 LAB_ARN = f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{LAB}"
+NETWORK, CLUSTER = facts.DEFAULT_STACKS.all()
 
 
 def tags(**pairs: str) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in pairs.items()]
 
 
-def lab_vpc(session) -> tuple[str, list[str]]:
+def lab_vpc(session, network_stack: str = NETWORK, second: int = 0) -> tuple[str, list[str]]:
     ec2 = session.client("ec2")
     vpc = ec2.create_vpc(
-        CidrBlock="10.0.0.0/16",
+        CidrBlock=f"10.{second}.0.0/16",
         TagSpecifications=[
-            {"ResourceType": "vpc",
-             "Tags": tags(**{leftovers.STACK_NAME_TAG: facts.NETWORK_STACK_NAME})}
+            {"ResourceType": "vpc", "Tags": tags(**{leftovers.STACK_NAME_TAG: network_stack})}
         ],
-    )["Vpc"]["VpcId"]  # fmt: skip
+    )["Vpc"]["VpcId"]
     subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")[
-            "Subnet"
-        ]["SubnetId"]
+        ec2.create_subnet(
+            VpcId=vpc, CidrBlock=f"10.{second}.{i}.0/24", AvailabilityZone=f"{REGION}{z}"
+        )["Subnet"]["SubnetId"]
         for i, z in ((1, "a"), (2, "b"))
     ]
     return vpc, subnets
@@ -60,7 +60,7 @@ def test_what_a_failed_destroy_left_is_listed_with_its_command(moto_session, tmp
                             "Tags": tags(**{f"kubernetes.io/cluster/{LAB}": "shared"})}],
     )  # fmt: skip
     logs = moto_session.client("logs")
-    logs.create_log_group(logGroupName=f"{facts.CLUSTER_STACK_NAME}-ClusterTasksLogs-ABC")
+    logs.create_log_group(logGroupName=f"{CLUSTER}-ClusterTasksLogs-ABC")
     logs.create_log_group(logGroupName="SomeOtherApp-Logs")
     moto_session.client("eks").create_cluster(
         name=LAB, roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks",
@@ -80,10 +80,10 @@ def test_what_a_failed_destroy_left_is_listed_with_its_command(moto_session, tmp
         f"✗ EKS cluster {LAB} (ACTIVE): aws eks delete-cluster --name {LAB}",
         f"✗ load balancers: {ours} in {vpc}: aws elbv2 delete-load-balancer "
         f"--load-balancer-arn {ours}",
-        f"✗ VPC {vpc} of stack {facts.NETWORK_STACK_NAME}: once what is above is gone: aws ec2 "
+        f"✗ VPC {vpc} of stack {NETWORK}: once what is above is gone: aws ec2 "
         f"delete-vpc --vpc-id {vpc}",
-        f"✗ log group {facts.CLUSTER_STACK_NAME}-ClusterTasksLogs-ABC: aws logs "
-        f"delete-log-group --log-group-name {facts.CLUSTER_STACK_NAME}-ClusterTasksLogs-ABC",
+        f"✗ log group {CLUSTER}-ClusterTasksLogs-ABC: aws logs "
+        f"delete-log-group --log-group-name {CLUSTER}-ClusterTasksLogs-ABC",
         *(
             f"✗ kubeconfig {kind} {LAB_ARN} in {kubeconfig}: python -m scripts.lab_kubeconfig "
             f"forget {LAB_ARN}"
@@ -95,11 +95,11 @@ def test_what_a_failed_destroy_left_is_listed_with_its_command(moto_session, tmp
 def test_a_stack_that_is_still_there_is_named(moto_session, tmp_path):
     cfn = moto_session.client("cloudformation")
     cfn.create_stack(
-        StackName=facts.CLUSTER_STACK_NAME,
+        StackName=CLUSTER,
         TemplateBody='{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}',
     )
     (line,) = [f.line() for f in leftovers.scan(LAB, moto_session, [])]
-    assert line.startswith(f"✗ stack {facts.CLUSTER_STACK_NAME} (CREATE_COMPLETE): make destroy")
+    assert line.startswith(f"✗ stack {CLUSTER} (CREATE_COMPLETE): make destroy CLUSTER={LAB}")
 
 
 def test_every_kind_of_the_cleanups_table_says_what_to_run(moto_session):
@@ -119,3 +119,42 @@ def test_the_command_exits_1_when_something_is_left_and_0_when_not(
     out = capsys.readouterr().out
     assert f"/aws/eks/{LAB}/cluster" in out
     assert out.endswith(f"region {REGION}: 1 of the lab's resources left\n")
+
+
+def a_failed_destroy(session, cluster: str, second: int) -> set[str]:
+    """Everything a failed destroy of lab `cluster` can leave; the ids that name it."""
+    stacks = facts.lab_stacks(cluster)
+    vpc, subnets = lab_vpc(session, stacks.network, second)
+    balancer = nlb(session, f"k8s-{second}-ingress", subnets, {"elbv2.k8s.aws/cluster": cluster})
+    logs = session.client("logs")
+    groups = [
+        f"{stacks.cluster}-ClusterTasksLogs-A{second}",
+        f"/aws/lambda/{stacks.network}-CleanupHandler-B{second}",
+        f"/aws/eks/{cluster}/cluster",
+    ]
+    for group in groups:
+        logs.create_log_group(logGroupName=group)
+    session.client("eks").create_cluster(
+        name=cluster, roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks",
+        resourcesVpcConfig={"subnetIds": subnets},
+    )  # fmt: skip
+    for stack in stacks.all():
+        session.client("cloudformation").create_stack(
+            StackName=stack, TemplateBody='{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}'
+        )
+    return {vpc, balancer, *groups, *stacks.all(), cluster}
+
+
+def test_two_labs_of_two_names_have_disjoint_leftovers(moto_session):
+    # GIVEN two labs whose names are chosen to share prefixes: "a"'s stacks, a-Network and
+    # a-Cluster, begin the names of everything of "a-Cluster-x"'s stacks
+    first, second = "a", "a-Cluster-x"
+    ids = {first: a_failed_destroy(moto_session, first, 1),
+           second: a_failed_destroy(moto_session, second, 2)}  # fmt: skip
+    assert facts.lab_stacks(second).cluster.startswith(facts.lab_stacks(first).cluster + "-")
+    for lab in (first, second):
+        # WHEN one lab's leftovers are listed THEN they are exactly its own (every command
+        # ends with the id of what it deletes)
+        found = leftovers.scan(lab, moto_session, [])
+        assert {f.command.split()[-1] for f in found} == ids[lab]
+    assert not ids[first] & ids[second]

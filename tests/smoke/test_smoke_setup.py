@@ -67,7 +67,7 @@ def test_the_default_stack_is_the_labs_cluster_stack(productpage, smoke, deploye
     server = productpage(always(NO_STARS))
     aws = deployed_lab(server.url, scenario="all-v1")
     assert smoke("-n", "1").code == 0
-    assert facts.CLUSTER_STACK_NAME in (aws / "args").read_text().splitlines()
+    assert facts.DEFAULT_STACKS.cluster in (aws / "args").read_text().splitlines()
 
 
 def test_with_url_and_scenario_given_the_stack_is_not_read(
@@ -86,7 +86,7 @@ def test_no_aws_cli_is_one_line_naming_the_options_to_pass(smoke, monkeypatch, t
     assert run.out == ""
     assert one_line(run.err) == (
         "smoke: error: the AWS CLI (aws) is not on PATH to read the outputs of stack "
-        f"{facts.CLUSTER_STACK_NAME}; pass --url\n"
+        f"{facts.DEFAULT_STACKS.cluster}; pass --url\n"
     )
     run = smoke("--url", "http://127.0.0.1:9/productpage", "--traces")
     assert one_line(run.err).endswith("; pass --scenario, --tracing and --dataplane\n")
