@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -42,7 +43,8 @@ PRUNE_LABEL_PREFIX = "aws.cdk.eks/prune-"
 @dataclass(frozen=True)
 class ClusterTasksProps:
     """
-    cluster: the cluster to run kubectl against (through its public endpoint).
+    cluster: the cluster to run kubectl against (through its private endpoint, from the
+    cluster's private subnets).
     kubectl_layer: the kubectl/helm layer of the cluster's Kubernetes version.
     """
 
@@ -51,9 +53,12 @@ class ClusterTasksProps:
 
 
 class ClusterTasks(Construct):
-    """A Python Lambda with the kubectl layer, outside the VPC (it downloads from the
-    internet and reaches the cluster's public endpoint), whose role is a cluster admin
-    through an access entry; served by a synchronous custom resource provider.
+    """A Python Lambda with the kubectl layer, whose role is a cluster admin through an
+    access entry; served by a synchronous custom resource provider. Like aws-cdk-lib's
+    kubectl handler it runs in the cluster's private subnets with the cluster security group:
+    it reaches the control plane through the private endpoint (so the public one can be
+    limited to the learner's addresses), and the internet (the pinned downloads) through
+    the NAT gateway.
 
     Resources of its types depend on `access` so the role can act when they run.
     """
@@ -66,6 +71,14 @@ class ClusterTasks(Construct):
             "HandlerRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"Runs kubectl tasks on the {cluster.cluster_name} EKS cluster",
+            # A function in a VPC needs to make and remove its network interfaces there;
+            # Lambda checks this when the function is created. (aws-cdk-lib attaches it only
+            # to roles it makes itself.)
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AWSLambdaVPCAccessExecutionRole"
+                )
+            ],
         )
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn])
@@ -77,9 +90,15 @@ class ClusterTasks(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
         log_group.grant_write(self.role)
+        # The cluster's own subnet selection (aws_eks_v2 keeps the private ones for its
+        # kubectl handler).
+        subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         self.handler = lambda_.Function(
             self,
             "Handler",
+            vpc=cluster.vpc,
+            vpc_subnets=subnets,
+            security_groups=[cluster.cluster_security_group],
             runtime=lambda_.Runtime.PYTHON_3_14,
             code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__"]),
             handler="index.on_event",

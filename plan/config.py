@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -49,6 +50,9 @@ SUPPORTED_KUBERNETES: Mapping[str, KubernetesRelease] = {
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 
 MIN_NODES, MAX_NODES = 1, 10
+# An NLB's security group gets one inbound rule per allowed CIDR and listener (the demo
+# profile's five ports), and a security group holds 60 by default.
+MAX_ALLOWED_CIDRS = 10
 AVAILABILITY_ZONES = 2
 # One NAT gateway per AZ at most; 1 is the cheap lab default (one shared egress).
 MAX_NAT_GATEWAYS = AVAILABILITY_ZONES
@@ -63,6 +67,7 @@ DEFAULTS: Mapping[str, Any] = {
     "dataplane": "sidecar",
     "bookinfoNamespace": "default",
     "vpcCidr": "10.0.0.0/16",
+    "allowedCidrs": [],
     "natGateways": 1,
     "nodeInstanceType": "m5.large",
     "nodeCount": 2,
@@ -97,6 +102,9 @@ class LabConfig:
     dataplane: str
     bookinfo_namespace: str
     vpc_cidr: str
+    # Who may reach the ingress NLB and the cluster's public endpoint; empty: nobody outside
+    # the VPC (`make deploy` gives the learner's own address when cdk.json sets none).
+    allowed_cidrs: tuple[str, ...]
     nat_gateways: int
     node_instance_type: str
     node_count: int
@@ -190,6 +198,20 @@ class LabConfig:
 
         check("vpcCidr", _is_vpc_cidr(values["vpcCidr"]), "expected an IPv4 CIDR /16 to /24")
 
+        values["allowedCidrs"] = _as_cidr_list(values["allowedCidrs"])
+        allowed = values["allowedCidrs"]
+        check(
+            "allowedCidrs",
+            isinstance(allowed, tuple) and all(map(_is_public_cidr, allowed)),
+            "expected a list of IPv4 CIDRs such as 203.0.113.7/32 (host bits zero), each "
+            'public or 0.0.0.0/0, e.g. ["203.0.113.7/32"] or -c allowedCidrs=203.0.113.7/32',
+        )
+        check(
+            "allowedCidrs",
+            not isinstance(allowed, tuple) or len(allowed) <= MAX_ALLOWED_CIDRS,
+            f"at most {MAX_ALLOWED_CIDRS}: each is a rule per NLB listener in one security group",
+        )
+
         for key, low, high in (
             ("natGateways", 1, MAX_NAT_GATEWAYS),
             ("nodeCount", MIN_NODES, MAX_NODES),
@@ -271,6 +293,7 @@ class LabConfig:
             dataplane=values["dataplane"],
             bookinfo_namespace=namespace,
             vpc_cidr=values["vpcCidr"],
+            allowed_cidrs=allowed,
             nat_gateways=values["natGateways"],
             node_instance_type=instance_type,
             node_count=values["nodeCount"],
@@ -326,6 +349,30 @@ def _as_number(value: Any) -> Any:
             return value
         return number if math.isfinite(number) else value
     return value
+
+
+def _as_cidr_list(value: Any) -> Any:
+    """cdk.json gives a JSON list; `-c allowedCidrs=a/32,b/32` a string (JSON or commas)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                return value
+        else:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    return value
+
+
+def _is_public_cidr(value: str) -> bool:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        return False
+    return network.prefixlen == 0 or network.is_global
 
 
 def _is_vpc_cidr(value: Any) -> bool:

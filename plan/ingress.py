@@ -54,6 +54,9 @@ class ServiceRef:
     name: str
 
 
+SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
+
+
 @dataclass(frozen=True)
 class NlbSettings:
     """The ingress NLB as the AWS Load Balancer Controller makes it, and the gateway ports
@@ -69,12 +72,22 @@ class NlbSettings:
     # and the cluster's AWS cloud provider leaves it alone (the controller's Service
     # mutator, which would otherwise write it in, is off).
     load_balancer_class: str = "service.k8s.aws/nlb"
+    # Who may connect: the controller writes one inbound rule per CIDR and listener into the
+    # NLB's own security group (v3.2.2 pkg/service/model_build_managed_sg.go reads the
+    # annotation when the Service's spec.loadBalancerSourceRanges is empty, and opens to
+    # 0.0.0.0/0 only when both are). Never empty here: the lab's plan gives the learner's
+    # addresses, or the VPC's range when none are set.
+    source_ranges: tuple[str, ...] = ("0.0.0.0/0",)
 
     def service_annotations(self) -> dict[str, str]:
         """AWS Load Balancer Controller annotations: internet-facing NLB, IP targets,
-        health-checked over HTTP on the status port so the targets report healthy."""
+        health-checked over HTTP on the status port so the targets report healthy, open to
+        `source_ranges` only."""
+        if not self.source_ranges:
+            raise ValueError("an NLB without source ranges is open to everyone")
         prefix = "service.beta.kubernetes.io/aws-load-balancer"
         return {
+            SOURCE_RANGES_ANNOTATION: ",".join(self.source_ranges),
             f"{prefix}-type": "external",
             f"{prefix}-nlb-target-type": "ip",
             f"{prefix}-scheme": "internet-facing",
@@ -90,8 +103,8 @@ class Ingress(Protocol):
     nlb: NlbSettings
 
     @classmethod
-    def for_namespace(cls, namespace: str) -> Ingress:
-        """The ingress of Bookinfo in `namespace`."""
+    def for_namespace(cls, namespace: str, nlb: NlbSettings | None = None) -> Ingress:
+        """The ingress of Bookinfo in `namespace`, behind an NLB of `nlb` (default: open)."""
 
     @property
     def service(self) -> ServiceRef:
@@ -157,9 +170,9 @@ class ChartIngress:
     )
 
     @classmethod
-    def for_namespace(cls, namespace: str) -> ChartIngress:
+    def for_namespace(cls, namespace: str, nlb: NlbSettings | None = None) -> ChartIngress:
         # The chart's gateway runs in its own namespace, whatever Bookinfo's.
-        return cls()
+        return cls(nlb=nlb or NlbSettings())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", frozen(self.labels))
@@ -266,8 +279,8 @@ class GatewayApiIngress:
     nlb: NlbSettings = field(default_factory=NlbSettings)
 
     @classmethod
-    def for_namespace(cls, namespace: str) -> GatewayApiIngress:
-        return cls(namespace=namespace)
+    def for_namespace(cls, namespace: str, nlb: NlbSettings | None = None) -> GatewayApiIngress:
+        return cls(namespace=namespace, nlb=nlb or NlbSettings())
 
     @property
     def service(self) -> ServiceRef:

@@ -26,7 +26,7 @@ from plan.capacity import (
 from plan.config import SUPPORTED_KUBERNETES, ConfigError, KubernetesRelease, LabConfig
 from plan.data_plane import DataPlane
 from plan.gateway_api import GatewayApiRelease
-from plan.ingress import Ingress
+from plan.ingress import Ingress, NlbSettings
 from plan.mesh import MeshPlan
 from plan.observability import ObservabilityPlan, TracingBackend
 from plan.routing import (
@@ -55,6 +55,7 @@ SETTINGS_KEYS = (
     "tracingSampling",
     "gatewayApiChannel",
     "istio",
+    "allowedCidrs",
     "bookinfoNamespace",
     "nodeInstanceType",
     "nodeCount",
@@ -214,7 +215,10 @@ def build_plan(config: LabConfig) -> LabPlan:
     """The lab for `config`. Raises ConfigError for settings that cannot work together, and
     AnalysisError when the Istio configuration would not work."""
     namespace = config.bookinfo_namespace
-    ingress = modes.INGRESS_APIS[config.ingress_api].for_namespace(namespace)
+    # Without allowed addresses, the NLB takes connections from the VPC only (nobody on the
+    # internet); `make deploy` gives the learner's address when cdk.json sets none.
+    nlb = NlbSettings(source_ranges=config.allowed_cidrs or (config.vpc_cidr,))
+    ingress = modes.INGRESS_APIS[config.ingress_api].for_namespace(namespace, nlb)
     data_plane = modes.DATAPLANES[config.dataplane].for_namespace(namespace)
     tracing = modes.TRACING[config.tracing]
     scenario = SCENARIOS[config.scenario]

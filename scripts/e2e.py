@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from plan import facts
+from scripts.allowed_cidrs import deploy_context
 from scripts.cdk_json import add_cluster_option, cluster_name
 
 REPORTS = Path("e2e-reports")
@@ -61,12 +62,13 @@ class Phase:
     always: bool = False
 
 
-def phases(outputs_file: Path, cluster: str) -> list[Phase]:
+def phases(outputs_file: Path, cluster: str, allowed: Sequence[str] = ()) -> list[Phase]:
     """The phases of the lab named `cluster`, in order. `kubeconfig` runs the deploy's
     KubeconfigCommand output, the Kiali check gets Bookinfo's namespace, and smoke takes
     --traces where the deployed lab has per-service traces (`prepare` fills them in from the
     outputs file); the destroy is `make destroy` (it also forgets the kubeconfig entries);
-    the scan is read-only."""
+    the scan is read-only. `allowed` is the deploy's allowedCidrs context, as `make deploy`
+    gives it (scripts/allowed_cidrs.py)."""
     lab = ["--cluster", cluster]
     return [
         Phase(
@@ -76,6 +78,7 @@ def phases(outputs_file: Path, cluster: str) -> list[Phase]:
                 "deploy",
                 "-c",
                 f"clusterName={cluster}",
+                *allowed,
                 "--all",
                 "--require-approval",
                 "never",
@@ -293,11 +296,17 @@ def main(argv: list[str] | None = None) -> int:
     add_cluster_option(parser)
     args = parser.parse_args(argv)
     cluster = args.cluster or cluster_name()
+    try:
+        allowed, said = deploy_context()
+    except ValueError as problem:
+        print(f"make e2e: error: {problem}; set allowedCidrs in cdk.json", file=sys.stderr)
+        return 2
+    print(said, file=sys.stderr)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
     directory = REPORTS / stamp
     directory.mkdir(parents=True, exist_ok=True)
     outputs_file = directory / "outputs.json"
-    plan = phases(outputs_file, cluster)
+    plan = phases(outputs_file, cluster, allowed.split())
     results = run_phases(plan, keep=args.keep, before=prepare(plan, outputs_file, cluster))
     events: list[dict[str, str]] = []
     destroy = next(r for r in results if r.name == "destroy")

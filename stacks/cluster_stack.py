@@ -83,10 +83,17 @@ class ClusterStack(Stack):
             vpc_subnets=[private_subnets],
             # Public as well as private: the lab is driven from the learner's own machine
             # (kubectl, port-forwards) without a VPN or bastion, and every request is
-            # authenticated by IAM through an access entry. No control plane logging: EKS
-            # would write it to /aws/eks/<cluster>/cluster, a log group outside CloudFormation
-            # that never expires and outlives `make destroy`.
-            endpoint_access=eks.EndpointAccess.PUBLIC_AND_PRIVATE,
+            # authenticated by IAM through an access entry; the public endpoint takes only
+            # allowedCidrs (the learner's address, as `make deploy` sets it), and without
+            # them there is none. Nodes and every function that talks to the cluster use
+            # the private endpoint. No control plane logging: EKS would write it to
+            # /aws/eks/<cluster>/cluster, a log group outside CloudFormation that never
+            # expires and outlives `make destroy`.
+            endpoint_access=(
+                eks.EndpointAccess.PUBLIC_AND_PRIVATE.only_from(*config.allowed_cidrs)
+                if config.allowed_cidrs
+                else eks.EndpointAccess.PRIVATE
+            ),
             # Not EKS Auto Mode (aws_eks_v2's default): it would hide the node and load
             # balancer mechanics the lab is for, and EKS, not the AWS Load Balancer Controller,
             # would own the ingress NLB, which the destroy-time cleanup finds by the

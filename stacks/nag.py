@@ -43,6 +43,12 @@ KUBECTL_HANDLER = (
     "aws-cdk-lib's aws_eks_v2 kubectl/helm handler (the cluster's KubectlProvider, its role "
     "and its provider framework): generated code the lab configures only through Cluster"
 )
+CLUSTER_TASKS_IN_VPC = (
+    "the lab's cluster task handler runs in the cluster's private subnets to reach the private "
+    "endpoint: AWSLambdaVPCAccessExecutionRole is what Lambda needs to create and delete its "
+    "network interfaces there (ec2:CreateNetworkInterface and the like take no narrower "
+    "resource for a function's own interfaces)"
+)
 PROVIDER_FRAMEWORK = (
     "aws-cdk-lib's custom resource provider framework (framework Lambdas, waiter state "
     "machine): generated code with no option for X-Ray or state machine logging; it only "
@@ -211,6 +217,7 @@ def _acknowledge_load_balancer_cleanup(lab: Lab) -> None:
 
 def _acknowledge_cluster_tasks(lab: Lab) -> None:
     tasks = lab.cluster.tasks
+    acknowledge(tasks.role, managed_policy(LAMBDA_VPC_ACCESS), CLUSTER_TASKS_IN_VPC)
     _acknowledge_provider_framework(_child(tasks, "Provider"), on_event=tasks.handler)
 
 

@@ -36,12 +36,15 @@ def cdk_json_context() -> dict[str, Any]:
 
 # The variants that are synthesized: every pair of ingress API and data plane once, and
 # between them every tracing backend, a fault scenario, a namespace the lab creates, the
-# experimental Gateway API channel, an Istio setting and a second lab's name.
+# experimental Gateway API channel, an Istio setting, a second lab's name and allowed
+# addresses.
 # Whatever needs no synth is checked on the plans of every accepted combination instead
 # (tests/istio_objects.py).
 VARIANTS: dict[str, dict[str, Any]] = {
     "synthesized": {},
     "synthesized_gateway_api": {
+        # As `make deploy` gives them: the learner's address (here two of them).
+        "allowedCidrs": ["81.2.69.160/32", "81.2.70.0/24"],
         "ingressApi": "gateway-api",
         "tracing": "none",
         "scenario": "reviews-timeout",

@@ -5,7 +5,15 @@ import json
 from aws_cdk.assertions import Match
 
 from bench.critical_path import dependencies
-from tests.template_queries import HELM_CHART, OBJECT_VALUE, ancestors, depends_on, helm_chart, only
+from tests.template_queries import (
+    HELM_CHART,
+    OBJECT_VALUE,
+    ancestors,
+    chart_values,
+    depends_on,
+    helm_chart,
+    only,
+)
 
 CLUSTER = "AWS::EKS::Cluster"
 
@@ -41,16 +49,40 @@ def test_eks_auto_mode_is_off(cluster_template):
     assert props["StorageConfig"] == {"BlockStorage": {"Enabled": False}}
 
 
-def test_endpoint_is_public_and_private_and_no_control_plane_log_is_written(cluster_template):
-    # cdk-nag's EKS1 and EKS2 do not recognise aws_eks_v2's cluster; these are the decisions
-    # they would flag, kept on purpose (see the comment in stacks/cluster_stack.py).
+def test_without_allowed_addresses_the_endpoint_is_private_only(cluster_template):
+    # cdk.json sets no allowedCidrs (`make deploy` gives the learner's address): nobody
+    # reaches the control plane from the internet. No control plane log is written (see the
+    # comment in stacks/cluster_stack.py); cdk-nag's EKS1 and EKS2 do not see aws_eks_v2's
+    # cluster.
     props = cluster_properties(cluster_template)
     vpc_config = props["ResourcesVpcConfig"]
+    assert (vpc_config["EndpointPublicAccess"], vpc_config["EndpointPrivateAccess"]) == (
+        False,
+        True,
+    )
+    assert "PublicAccessCidrs" not in vpc_config
+    assert "Logging" not in props
+
+
+def test_the_public_endpoint_takes_the_allowed_addresses_only(synthesized_gateway_api):
+    lab = synthesized_gateway_api
+    vpc_config = cluster_properties(lab.cluster)["ResourcesVpcConfig"]
     assert (vpc_config["EndpointPublicAccess"], vpc_config["EndpointPrivateAccess"]) == (
         True,
         True,
     )
-    assert "Logging" not in props
+    assert vpc_config["PublicAccessCidrs"] == ["81.2.69.160/32", "81.2.70.0/24"]
+    assert lab.config.allowed_cidrs == ("81.2.69.160/32", "81.2.70.0/24")
+
+
+def test_the_ingress_nlb_takes_the_allowed_addresses_only(synthesized_gateway_api):
+    # With the Gateway API ingress istiod makes the Service: its class defaults carry the
+    # source ranges, for Bookinfo's Gateway and every Task's.
+    values = chart_values(helm_chart(synthesized_gateway_api.cluster, "istiod")[1])
+    annotations = values["gatewayClasses"]["istio"]["service"]["metadata"]["annotations"]
+    assert annotations["service.beta.kubernetes.io/load-balancer-source-ranges"] == (
+        "81.2.69.160/32,81.2.70.0/24"
+    )
 
 
 def test_no_default_capacity_and_one_managed_node_group_in_private_subnets(
@@ -210,3 +242,39 @@ def test_vpc_comes_from_the_network_stack_as_a_strong_reference(cluster_template
     # An export pins the network stack until the cluster stack is gone.
     assert "Fn::ImportValue" in json.dumps(cluster_template.to_json())
     assert "Fn::GetStackOutput" not in json.dumps(cluster_template.to_json())
+
+
+def _role_of(function: dict) -> str | None:
+    role = function["Properties"].get("Role")
+    return role["Fn::GetAtt"][0] if isinstance(role, dict) and "Fn::GetAtt" in role else None
+
+
+def test_every_function_that_talks_to_the_cluster_runs_in_its_private_subnets(cluster_template):
+    # A function talks to the cluster when its role is in an access entry (it runs kubectl
+    # or helm) or may describe the cluster (to build its kubeconfig). Each must reach the
+    # private endpoint, so that the public one can be limited to the learner's addresses.
+    entries = cluster_template.find_resources("AWS::EKS::AccessEntry").values()
+    admins = {e["Properties"]["PrincipalArn"].get("Fn::GetAtt", [None])[0] for e in entries}
+    describers = {
+        role["Ref"]
+        for policy in cluster_template.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "eks:DescribeCluster" in json.dumps(statement["Action"])
+        for role in policy["Properties"]["Roles"]
+    }
+    functions = cluster_template.find_resources("AWS::Lambda::Function")
+    talking = {k: f for k, f in functions.items() if _role_of(f) in (admins | describers) - {None}}
+    # the CDK's kubectl handler, its provider framework, and the lab's cluster tasks
+    assert any(k.startswith("ClusterKubectlProviderHandler") for k in talking)
+    assert any(k.startswith("ClusterTasksHandler") for k in talking)
+    (cluster_id,) = cluster_template.find_resources(CLUSTER)
+    for logical_id, function in talking.items():
+        vpc_config = function["Properties"].get("VpcConfig")
+        assert vpc_config, f"{logical_id} runs outside the VPC"
+        assert vpc_config["SecurityGroupIds"] == [
+            {"Fn::GetAtt": [cluster_id, "ClusterSecurityGroupId"]}
+        ], logical_id
+        assert (
+            vpc_config["SubnetIds"]
+            == cluster_properties(cluster_template)["ResourcesVpcConfig"]["SubnetIds"]
+        ), logical_id

@@ -40,7 +40,10 @@ def ticking():
 
 
 def test_the_phases_are_the_ones_a_real_run_needs(tmp_path):
-    plan = e2e.phases(tmp_path / "outputs.json", "bookinfo-lab")
+    allowed = ["-c", "allowedCidrs=81.2.69.160/32"]
+    plan = e2e.phases(tmp_path / "outputs.json", "bookinfo-lab", allowed)
+    # the deploy lets in the address make deploy would (scripts/allowed_cidrs.py)
+    assert plan[0].command[plan[0].command.index("allowedCidrs=81.2.69.160/32") - 1] == "-c"
     assert [p.name for p in plan] == NAMES
     assert [p.name for p in plan if p.always] == ["destroy", "leftovers"]
     deploy = plan[0].command

@@ -1,5 +1,5 @@
 """The Gateway API's CRDs: pinned files of the release Istio 1.31 builds against, applied
-before istiod in either ingress mode, by a function outside the VPC with its own access."""
+before istiod in either ingress mode, by a function in the private subnets with its own access."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_the_crds_come_before_istiod_and_go_after_it(cluster_template):
     assert crds_id in ancestors(dependencies(cluster_template.to_json()), istiod_id)
 
 
-def test_the_function_runs_outside_the_vpc_with_the_clusters_kubectl_layer(
+def test_the_function_runs_in_the_vpc_with_the_clusters_kubectl_layer(
     cluster_template, synthesized
 ):
     _, resource = crds_resource(cluster_template)
@@ -60,7 +60,8 @@ def test_the_function_runs_outside_the_vpc_with_the_clusters_kubectl_layer(
     )
     tasks = {logical_id: f for logical_id, f in functions.items() if "ClusterTasks" in logical_id}
     ((handler_id, handler),) = tasks.items()
-    assert "VpcConfig" not in handler["Properties"]
+    # in the VPC (tests/test_cluster_stack.py checks its subnets and security group)
+    assert "VpcConfig" in handler["Properties"]
     layers = cluster_template.find_resources("AWS::Lambda::LayerVersion")
     (layer_id,) = [
         i

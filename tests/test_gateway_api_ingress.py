@@ -76,7 +76,13 @@ def test_its_nlb_is_configured_exactly_as_the_charts(routing, template, cluster_
     chart_service = chart_values(helm_chart(cluster_template, "istio-ingressgateway")[1])["service"]
     class_defaults = chart_values(helm_chart(template, "istiod")[1])["gatewayClasses"]
     generated = class_defaults[gateway["spec"]["gatewayClassName"]]["service"]
-    assert generated["metadata"]["annotations"] == chart_service["annotations"]
+    # Apart from who may connect: this variant sets allowedCidrs, the default synth none.
+    ranges = "service.beta.kubernetes.io/load-balancer-source-ranges"
+    generated_annotations = dict(generated["metadata"]["annotations"])
+    chart_annotations = dict(chart_service["annotations"])
+    assert generated_annotations.pop(ranges) == "81.2.69.160/32,81.2.70.0/24"
+    assert chart_annotations.pop(ranges) == "10.0.0.0/16"
+    assert generated_annotations == chart_annotations
     # The Gateway adds none of its own: the class defaults are the one source.
     assert "infrastructure" not in gateway["spec"]
     prefix = "service.beta.kubernetes.io/aws-load-balancer"

@@ -80,6 +80,8 @@ def test_gateway_service_is_an_internet_facing_nlb_health_checked_on_the_status_
     annotations = chart_values(gateway)["service"]["annotations"]
     prefix = "service.beta.kubernetes.io/aws-load-balancer"
     assert annotations == {
+        # cdk.json sets no allowedCidrs: the VPC's range only, nobody on the internet
+        "service.beta.kubernetes.io/load-balancer-source-ranges": "10.0.0.0/16",
         f"{prefix}-type": "external",
         f"{prefix}-nlb-target-type": "ip",
         f"{prefix}-scheme": "internet-facing",

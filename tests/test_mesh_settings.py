@@ -98,6 +98,7 @@ def test_every_istio_class_gateway_gets_the_labs_internet_facing_nlb(istiod_valu
     # (class istio-waypoint) are untouched.
     assert class_name == "istio" and list(service) == ["metadata"]
     assert service["metadata"]["annotations"] == {
+        "service.beta.kubernetes.io/load-balancer-source-ranges": "10.0.0.0/16",
         f"{PREFIX}-type": "external",
         f"{PREFIX}-nlb-target-type": "ip",
         f"{PREFIX}-scheme": "internet-facing",

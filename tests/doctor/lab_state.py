@@ -32,6 +32,7 @@ ISTIO_CRDS = [
     }.items()
     for plural in plurals
 ]  # fmt: skip
+SOURCE_RANGES = "service.beta.kubernetes.io/load-balancer-source-ranges"
 OTHER_CRDS = ["targetgroupbindings.elbv2.k8s.aws", "ingressclassparams.elbv2.k8s.aws"]
 NLB_ANNOTATIONS = {
     "service.beta.kubernetes.io/aws-load-balancer-type": "external",
@@ -160,12 +161,14 @@ def healthy(plan: LabPlan) -> dict[str, list[dict[str, Any]]]:
         daemonsets += [daemonset("istio-cni-node", system), daemonset("ztunnel", system)]
 
     ports = [15021, 80, 443, 31400, 15443] if chart_ingress else [15021, 80]
+    # The learner's addresses, or without them the VPC's range only.
+    source_ranges = ",".join(plan.config.allowed_cidrs) or plan.config.vpc_cidr
     services = [
         obj(
             "Service",
             gateway,
             system if chart_ingress else namespace,
-            metadata={"annotations": dict(NLB_ANNOTATIONS)},
+            metadata={"annotations": {**NLB_ANNOTATIONS, SOURCE_RANGES: source_ranges}},
             spec={"type": "LoadBalancer", "ports": [{"port": p} for p in ports]},
             status={"loadBalancer": {"ingress": [{"hostname": "k8s-lab-0123.elb.amazonaws.com"}]}},
         )
