@@ -14,14 +14,15 @@ NODE_STAMP := node_modules/.installed
 CLUSTER ?=
 CDK_CONTEXT = $(if $(CLUSTER),-c clusterName='$(CLUSTER)')
 LAB_ARG = $(if $(CLUSTER),--cluster '$(CLUSTER)')
-# Every deploy lets in the deploying machine's public address when cdk.json sets no
-# allowedCidrs (scripts/allowed_cidrs.py prints the context to pass, or nothing).
-FIND_ADDRESS = address="$$($(VENV)/bin/python -m scripts.allowed_cidrs)"
+# Every deploy lets in the deploying machine's public address and IAM principal when
+# cdk.json sets no allowedCidrs or adminPrincipals (scripts/deploy_context.py prints the
+# context to pass, or nothing).
+FIND_DEPLOYER = deployer="$$($(VENV)/bin/python -m scripts.deploy_context)"
 # The lab's cluster stack, deployed alone after a settings change; read in the recipe, once
 # the .venv exists.
-DEPLOY_CLUSTER_STACK = $(FIND_ADDRESS) && \
+DEPLOY_CLUSTER_STACK = $(FIND_DEPLOYER) && \
 	stack="$$($(VENV)/bin/python -m scripts.cdk_json stack cluster $(LAB_ARG))" && \
-	$(CDK) deploy $(CDK_CONTEXT) $$address "$$stack"
+	$(CDK) deploy $(CDK_CONTEXT) $$deployer "$$stack"
 CDK_CLI_PIN = $(shell sed -n 's/.*"aws-cdk": *"\([^"]*\)".*/\1/p' package.json)
 CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk
 
@@ -107,7 +108,7 @@ smoke: $(VENV_STAMP)
 	$(VENV)/bin/python -m smoke $(LAB_ARG) $(ARGS)
 
 deploy: bootstrap cdk-version
-	$(FIND_ADDRESS) && $(CDK) deploy $(CDK_CONTEXT) $$address --all
+	$(FIND_DEPLOYER) && $(CDK) deploy $(CDK_CONTEXT) $$deployer --all
 
 # The kubeconfig entries are looked up while the cluster stack still exists, and removed only
 # once every stack is gone (scripts/lab_kubeconfig.py, run as a module so that it finds

@@ -53,6 +53,8 @@ MIN_NODES, MAX_NODES = 1, 10
 # An NLB's security group gets one inbound rule per allowed CIDR and listener (the demo
 # profile's five ports), and a security group holds 60 by default.
 MAX_ALLOWED_CIDRS = 10
+# adminPrincipals' word for "every principal of the account" (the lab's trust before the key).
+WHOLE_ACCOUNT = "account"
 AVAILABILITY_ZONES = 2
 # One NAT gateway per AZ at most; 1 is the cheap lab default (one shared egress).
 MAX_NAT_GATEWAYS = AVAILABILITY_ZONES
@@ -68,6 +70,7 @@ DEFAULTS: Mapping[str, Any] = {
     "bookinfoNamespace": "default",
     "vpcCidr": "10.0.0.0/16",
     "allowedCidrs": [],
+    "adminPrincipals": [],
     "natGateways": 1,
     "nodeInstanceType": "m5.large",
     "nodeCount": 2,
@@ -83,6 +86,8 @@ DEFAULTS: Mapping[str, Any] = {
 # An EKS cluster name (at most 100 characters) that is also the start of a CloudFormation
 # stack name: a letter first, no '_'.
 _CLUSTER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,99}$")
+# An IAM role or user ARN, with or without a path.
+_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}$")
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 _REPAIR = re.compile(r"^[A-Za-z0-9._:-]{0,64}$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -105,6 +110,9 @@ class LabConfig:
     # Who may reach the ingress NLB and the cluster's public endpoint; empty: nobody outside
     # the VPC (`make deploy` gives the learner's own address when cdk.json sets none).
     allowed_cidrs: tuple[str, ...]
+    # Who may assume the cluster admin role: IAM role or user ARNs, ("account",) for every
+    # principal of the account, or nobody when empty (`make deploy` gives the deployer's).
+    admin_principals: tuple[str, ...]
     nat_gateways: int
     node_instance_type: str
     node_count: int
@@ -198,7 +206,7 @@ class LabConfig:
 
         check("vpcCidr", _is_vpc_cidr(values["vpcCidr"]), "expected an IPv4 CIDR /16 to /24")
 
-        values["allowedCidrs"] = _as_cidr_list(values["allowedCidrs"])
+        values["allowedCidrs"] = _as_string_list(values["allowedCidrs"])
         allowed = values["allowedCidrs"]
         check(
             "allowedCidrs",
@@ -210,6 +218,16 @@ class LabConfig:
             "allowedCidrs",
             not isinstance(allowed, tuple) or len(allowed) <= MAX_ALLOWED_CIDRS,
             f"at most {MAX_ALLOWED_CIDRS}: each is a rule per NLB listener in one security group",
+        )
+
+        values["adminPrincipals"] = _as_string_list(values["adminPrincipals"])
+        admins = values["adminPrincipals"]
+        check(
+            "adminPrincipals",
+            isinstance(admins, tuple)
+            and (admins == (WHOLE_ACCOUNT,) or all(map(_PRINCIPAL_ARN.match, admins))),
+            "expected IAM role or user ARNs such as arn:aws:iam::111122223333:role/Admin, or "
+            f'["{WHOLE_ACCOUNT}"] alone for every principal of the account',
         )
 
         for key, low, high in (
@@ -294,6 +312,7 @@ class LabConfig:
             bookinfo_namespace=namespace,
             vpc_cidr=values["vpcCidr"],
             allowed_cidrs=allowed,
+            admin_principals=admins,
             nat_gateways=values["natGateways"],
             node_instance_type=instance_type,
             node_count=values["nodeCount"],
@@ -351,8 +370,8 @@ def _as_number(value: Any) -> Any:
     return value
 
 
-def _as_cidr_list(value: Any) -> Any:
-    """cdk.json gives a JSON list; `-c allowedCidrs=a/32,b/32` a string (JSON or commas)."""
+def _as_string_list(value: Any) -> Any:
+    """cdk.json gives a JSON list; `-c key=a,b` a string (a JSON list, or commas)."""
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("["):

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from plan import facts
-from scripts.allowed_cidrs import deploy_context
 from scripts.cdk_json import add_cluster_option, cluster_name
+from scripts.deploy_context import deploy_context
 
 REPORTS = Path("e2e-reports")
 OUTPUT_TAIL_LINES = 40
@@ -62,13 +62,13 @@ class Phase:
     always: bool = False
 
 
-def phases(outputs_file: Path, cluster: str, allowed: Sequence[str] = ()) -> list[Phase]:
+def phases(outputs_file: Path, cluster: str, deployer: Sequence[str] = ()) -> list[Phase]:
     """The phases of the lab named `cluster`, in order. `kubeconfig` runs the deploy's
     KubeconfigCommand output, the Kiali check gets Bookinfo's namespace, and smoke takes
     --traces where the deployed lab has per-service traces (`prepare` fills them in from the
     outputs file); the destroy is `make destroy` (it also forgets the kubeconfig entries);
-    the scan is read-only. `allowed` is the deploy's allowedCidrs context, as `make deploy`
-    gives it (scripts/allowed_cidrs.py)."""
+    the scan is read-only. `deployer` is the context `make deploy` adds for who gets in
+    (scripts/deploy_context.py)."""
     lab = ["--cluster", cluster]
     return [
         Phase(
@@ -78,7 +78,7 @@ def phases(outputs_file: Path, cluster: str, allowed: Sequence[str] = ()) -> lis
                 "deploy",
                 "-c",
                 f"clusterName={cluster}",
-                *allowed,
+                *deployer,
                 "--all",
                 "--require-approval",
                 "never",
@@ -297,16 +297,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cluster = args.cluster or cluster_name()
     try:
-        allowed, said = deploy_context()
+        deployer, said = deploy_context()
     except ValueError as problem:
-        print(f"make e2e: error: {problem}; set allowedCidrs in cdk.json", file=sys.stderr)
+        print(f"make e2e: error: {problem}", file=sys.stderr)
         return 2
-    print(said, file=sys.stderr)
+    print("\n".join(said), file=sys.stderr)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
     directory = REPORTS / stamp
     directory.mkdir(parents=True, exist_ok=True)
     outputs_file = directory / "outputs.json"
-    plan = phases(outputs_file, cluster, allowed.split())
+    plan = phases(outputs_file, cluster, deployer.split())
     results = run_phases(plan, keep=args.keep, before=prepare(plan, outputs_file, cluster))
     events: list[dict[str, str]] = []
     destroy = next(r for r in results if r.name == "destroy")

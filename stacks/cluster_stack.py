@@ -27,7 +27,7 @@ from constructs.cluster_tasks import (
 from constructs.istio_mesh import IstioMesh, IstioMeshProps
 from constructs.observability import Observability, ObservabilityProps
 from plan import facts
-from plan.config import KubernetesRelease
+from plan.config import WHOLE_ACCOUNT, KubernetesRelease
 from plan.lab_plan import LabPlan
 
 
@@ -42,6 +42,28 @@ def kubectl_layer(
     """The kubectl/helm layer of the release, as aws_eks_v2's kubectl provider takes it."""
     module = importlib.import_module(release.layer_module)
     return getattr(module, release.layer_class)(scope, construct_id)
+
+
+def admin_trust(principals: tuple[str, ...]) -> iam.IPrincipal:
+    """The cluster admin role's trust: principals of this account whose ARN (aws:PrincipalArn:
+    a user's, or the role of an assumed-role session, path included) is one of `principals`;
+    a role given without a path matches that role name under any path (an assumed role's
+    session does not show its path). `("account",)` trusts every principal of the account
+    whose own policy allows sts:AssumeRole on the role; no principals, nobody (the condition
+    asks for a request without a principal ARN, which AWS never sends)."""
+    account = iam.AccountRootPrincipal()
+    if principals == (WHOLE_ACCOUNT,):
+        return account
+    if not principals:
+        return account.with_conditions({"Null": {"aws:PrincipalArn": "true"}})
+    patterns: list[str] = []
+    for arn in principals:
+        patterns.append(arn)
+        kind_and_path = arn.split(":", 5)[5]
+        if kind_and_path.startswith("role/") and kind_and_path.count("/") == 1:
+            prefix, name = arn.rsplit("/", 1)
+            patterns.append(f"{prefix}/*/{name}")
+    return account.with_conditions({"ArnLike": {"aws:PrincipalArn": patterns}})
 
 
 class ClusterStack(Stack):
@@ -60,12 +82,12 @@ class ClusterStack(Stack):
         config = plan.config
         private_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
-        # Whoever may assume this role administers the cluster; by default that is any
-        # principal of this account allowed sts:AssumeRole (e.g. the one deploying the lab).
+        # Whoever may assume this role administers the cluster: adminPrincipals (the
+        # deployer's own, as `make deploy` gives it), or every principal of the account.
         admin_role = iam.Role(
             self,
             "ClusterAdminRole",
-            assumed_by=iam.AccountRootPrincipal(),
+            assumed_by=admin_trust(config.admin_principals),
             description=f"kubectl access to the {config.cluster_name} EKS cluster",
         )
 

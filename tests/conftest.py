@@ -45,13 +45,17 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "synthesized_gateway_api": {
         # As `make deploy` gives them: the learner's address (here two of them).
         "allowedCidrs": ["81.2.69.160/32", "81.2.70.0/24"],
+        "adminPrincipals": [
+            "arn:aws:iam::111122223333:role/Admin",
+            "arn:aws:iam::111122223333:user/ops/ana",
+        ],
         "ingressApi": "gateway-api",
         "tracing": "none",
         "scenario": "reviews-timeout",
         "gatewayApiChannel": "experimental",
         "istio": {"meshConfig": {"outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}},
     },
-    "synthesized_ambient": {"dataplane": "ambient"},
+    "synthesized_ambient": {"dataplane": "ambient", "adminPrincipals": ["account"]},
     "synthesized_ambient_gateway_api": {
         # A second lab beside the default one (tests/test_two_labs.py).
         "clusterName": "second-lab",

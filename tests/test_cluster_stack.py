@@ -153,14 +153,48 @@ def test_load_balancer_controller_is_installed_at_a_pinned_version(cluster_templ
     assert chart["Properties"]["Wait"] is True
 
 
-def test_admin_role_gets_cluster_admin_through_an_access_entry(cluster_template):
-    admin_roles = cluster_template.find_resources(
+def admin_role(template) -> tuple[str, dict]:
+    admin_roles = template.find_resources(
         "AWS::IAM::Role",
         {"Properties": {"Description": Match.string_like_regexp("kubectl access")}},
     )
-    admin_role_id, role = only(admin_roles, "admin role")
-    trust = json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
-    assert ":root" in trust, "any principal of the account with sts:AssumeRole may use it"
+    return only(admin_roles, "admin role")
+
+
+def admin_trust(template) -> dict:
+    """The one statement of the admin role's trust policy."""
+    (statement,) = admin_role(template)[1]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Action"] == "sts:AssumeRole" and statement["Effect"] == "Allow"
+    assert ":root" in json.dumps(statement["Principal"])  # this account's principals only
+    return statement
+
+
+def test_without_admin_principals_nobody_may_assume_the_admin_role(cluster_template):
+    # cdk.json sets none (make deploy gives the deployer's): the condition asks for a
+    # request without a principal ARN, which AWS never sends.
+    assert admin_trust(cluster_template)["Condition"] == {"Null": {"aws:PrincipalArn": "true"}}
+
+
+def test_the_admin_role_trusts_the_admin_principals_only(synthesized_gateway_api):
+    condition = admin_trust(synthesized_gateway_api.cluster)["Condition"]
+    assert condition == {
+        "ArnLike": {
+            "aws:PrincipalArn": [
+                # a role given without a path: that role name under any path as well
+                "arn:aws:iam::111122223333:role/Admin",
+                "arn:aws:iam::111122223333:role/*/Admin",
+                "arn:aws:iam::111122223333:user/ops/ana",
+            ]
+        }
+    }
+
+
+def test_account_trusts_every_principal_of_the_account(synthesized_ambient):
+    assert "Condition" not in admin_trust(synthesized_ambient.cluster)
+
+
+def test_admin_role_gets_cluster_admin_through_an_access_entry(cluster_template):
+    admin_role_id, _ = admin_role(cluster_template)
     entries = cluster_template.find_resources(
         "AWS::EKS::AccessEntry",
         {"Properties": {"PrincipalArn": {"Fn::GetAtt": [admin_role_id, "Arn"]}}},
