@@ -53,6 +53,8 @@ MIN_NODES, MAX_NODES = 1, 10
 # An NLB's security group gets one inbound rule per allowed CIDR and listener (the demo
 # profile's five ports), and a security group holds 60 by default.
 MAX_ALLOWED_CIDRS = 10
+# EKS's control plane log types (aws_eks_v2.ClusterLoggingTypes).
+CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 # adminPrincipals' word for "every principal of the account" (the lab's trust before the key).
 WHOLE_ACCOUNT = "account"
 AVAILABILITY_ZONES = 2
@@ -71,6 +73,7 @@ DEFAULTS: Mapping[str, Any] = {
     "vpcCidr": "10.0.0.0/16",
     "allowedCidrs": [],
     "adminPrincipals": [],
+    "controlPlaneLogs": ["audit", "authenticator"],
     "natGateways": 1,
     "nodeInstanceType": "m5.large",
     "nodeCount": 2,
@@ -113,6 +116,9 @@ class LabConfig:
     # Who may assume the cluster admin role: IAM role or user ARNs, ("account",) for every
     # principal of the account, or nobody when empty (`make deploy` gives the deployer's).
     admin_principals: tuple[str, ...]
+    # The EKS control plane logs written to /aws/eks/<clusterName>/cluster (a log group of
+    # the cluster stack); empty: none.
+    control_plane_logs: tuple[str, ...]
     nat_gateways: int
     node_instance_type: str
     node_count: int
@@ -140,9 +146,12 @@ class LabConfig:
         values = {key: context.get(key, default) for key, default in DEFAULTS.items()}
         problems = [_unknown_key_problem(key) for key in _unknown_keys(context)]
 
+        # Problems name each value as given, before any reading of command-line strings.
+        given = dict(values)
+
         def check(key: str, ok: bool, expectation: str) -> None:
             if not ok:
-                problems.append(f"context {key}={values[key]!r}: {expectation}")
+                problems.append(f"context {key}={given[key]!r}: {expectation}")
 
         name = values["clusterName"]
         check(
@@ -218,6 +227,16 @@ class LabConfig:
             "allowedCidrs",
             not isinstance(allowed, tuple) or len(allowed) <= MAX_ALLOWED_CIDRS,
             f"at most {MAX_ALLOWED_CIDRS}: each is a rule per NLB listener in one security group",
+        )
+
+        values["controlPlaneLogs"] = _as_string_list(values["controlPlaneLogs"])
+        logs = values["controlPlaneLogs"]
+        check(
+            "controlPlaneLogs",
+            isinstance(logs, tuple)
+            and set(logs) <= set(CONTROL_PLANE_LOG_TYPES)
+            and len(set(logs)) == len(logs),
+            f"expected some of {', '.join(CONTROL_PLANE_LOG_TYPES)}, each once (or [] for none)",
         )
 
         values["adminPrincipals"] = _as_string_list(values["adminPrincipals"])
@@ -313,6 +332,7 @@ class LabConfig:
             vpc_cidr=values["vpcCidr"],
             allowed_cidrs=allowed,
             admin_principals=admins,
+            control_plane_logs=logs,
             nat_gateways=values["natGateways"],
             node_instance_type=instance_type,
             node_count=values["nodeCount"],

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import re
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 
 from constructs import Construct
 from constructs.barriers import Barrier
@@ -27,7 +29,7 @@ from constructs.cluster_tasks import (
 from constructs.istio_mesh import IstioMesh, IstioMeshProps
 from constructs.observability import Observability, ObservabilityProps
 from plan import facts
-from plan.config import WHOLE_ACCOUNT, KubernetesRelease
+from plan.config import WHOLE_ACCOUNT, KubernetesRelease, LabConfig
 from plan.lab_plan import LabPlan
 
 
@@ -42,6 +44,30 @@ def kubectl_layer(
     """The kubectl/helm layer of the release, as aws_eks_v2's kubectl provider takes it."""
     module = importlib.import_module(release.layer_module)
     return getattr(module, release.layer_class)(scope, construct_id)
+
+
+def _log_type(name: str) -> eks.ClusterLoggingTypes:
+    """aws-cdk-lib's constant for an EKS log type: controllerManager -> CONTROLLER_MANAGER."""
+    return getattr(eks.ClusterLoggingTypes, re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper())
+
+
+def control_plane_log_group(
+    scope: Construct, cluster: eks.Cluster, config: LabConfig
+) -> logs.LogGroup | None:
+    """The group EKS writes the control plane logs to, /aws/eks/<cluster>/cluster, made by the
+    stack before the cluster and deleted after it: left to EKS, the group would be created
+    on the first log line, never expire, and outlive `make destroy`. None without logs."""
+    if not config.control_plane_logs:
+        return None
+    group = logs.LogGroup(
+        scope,
+        "ControlPlaneLogs",
+        log_group_name=f"/aws/eks/{config.cluster_name}/cluster",
+        retention=logs.RetentionDays.ONE_WEEK,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+    cluster.node.default_child.node.add_dependency(group)
+    return group
 
 
 def admin_trust(principals: tuple[str, ...]) -> iam.IPrincipal:
@@ -108,9 +134,7 @@ class ClusterStack(Stack):
             # authenticated by IAM through an access entry; the public endpoint takes only
             # allowedCidrs (the learner's address, as `make deploy` sets it), and without
             # them there is none. Nodes and every function that talks to the cluster use
-            # the private endpoint. No control plane logging: EKS would write it to
-            # /aws/eks/<cluster>/cluster, a log group outside CloudFormation that never
-            # expires and outlives `make destroy`.
+            # the private endpoint.
             endpoint_access=(
                 eks.EndpointAccess.PUBLIC_AND_PRIVATE.only_from(*config.allowed_cidrs)
                 if config.allowed_cidrs
@@ -126,11 +150,14 @@ class ClusterStack(Stack):
             # kubectl provider's role are the only cluster admins.
             bootstrap_cluster_creator_admin_permissions=False,
             output_config_command=False,
+            # The audit trail (controlPlaneLogs), into the log group made below.
+            cluster_logging=[_log_type(t) for t in config.control_plane_logs] or None,
             alb_controller=eks.AlbControllerOptions(
                 version=_member(eks.AlbControllerVersion, plan.load_balancer_controller.version),
                 additional_helm_chart_values=plan.load_balancer_controller.values,
             ),
         )
+        self.control_plane_logs = control_plane_log_group(self, self.cluster, config)
         self.admin_access = self.cluster.grant_cluster_admin("LabAdminAccess", admin_role.role_arn)
         self.nodegroup = self.cluster.add_nodegroup_capacity(
             "Nodes",

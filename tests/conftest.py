@@ -55,7 +55,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "gatewayApiChannel": "experimental",
         "istio": {"meshConfig": {"outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}},
     },
-    "synthesized_ambient": {"dataplane": "ambient", "adminPrincipals": ["account"]},
+    "synthesized_ambient": {
+        "dataplane": "ambient",
+        "adminPrincipals": ["account"],
+        "controlPlaneLogs": [],
+    },
     "synthesized_ambient_gateway_api": {
         # A second lab beside the default one (tests/test_two_labs.py).
         "clusterName": "second-lab",

@@ -51,9 +51,8 @@ def test_eks_auto_mode_is_off(cluster_template):
 
 def test_without_allowed_addresses_the_endpoint_is_private_only(cluster_template):
     # cdk.json sets no allowedCidrs (`make deploy` gives the learner's address): nobody
-    # reaches the control plane from the internet. No control plane log is written (see the
-    # comment in stacks/cluster_stack.py); cdk-nag's EKS1 and EKS2 do not see aws_eks_v2's
-    # cluster.
+    # reaches the control plane from the internet. (cdk-nag's EKS1 does not see aws_eks_v2's
+    # cluster.)
     props = cluster_properties(cluster_template)
     vpc_config = props["ResourcesVpcConfig"]
     assert (vpc_config["EndpointPublicAccess"], vpc_config["EndpointPrivateAccess"]) == (
@@ -61,7 +60,30 @@ def test_without_allowed_addresses_the_endpoint_is_private_only(cluster_template
         True,
     )
     assert "PublicAccessCidrs" not in vpc_config
+
+
+def test_the_audit_trail_goes_to_a_log_group_of_the_stack(cluster_template, synthesized):
+    # controlPlaneLogs (audit and authenticator by default) go to the group EKS writes to,
+    # which the stack makes before the cluster, keeps a week and deletes after the cluster.
+    cluster_id, cluster = only(cluster_template.find_resources(CLUSTER), "EKS cluster")
+    assert cluster["Properties"]["Logging"] == {
+        "ClusterLogging": {"EnabledTypes": [{"Type": "audit"}, {"Type": "authenticator"}]}
+    }
+    groups = cluster_template.find_resources(
+        "AWS::Logs::LogGroup",
+        {"Properties": {"LogGroupName": f"/aws/eks/{synthesized.config.cluster_name}/cluster"}},
+    )
+    group_id, group = only(groups, "control plane log group")
+    assert group["Properties"]["RetentionInDays"] == 7
+    assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Delete"
+    assert group_id in cluster["DependsOn"]
+
+
+def test_without_control_plane_logs_there_is_no_group(synthesized_ambient):
+    props = cluster_properties(synthesized_ambient.cluster)
     assert "Logging" not in props
+    groups = synthesized_ambient.cluster.find_resources("AWS::Logs::LogGroup")
+    assert not [g for g in groups.values() if "LogGroupName" in g["Properties"]]
 
 
 def test_the_public_endpoint_takes_the_allowed_addresses_only(synthesized_gateway_api):

@@ -104,7 +104,8 @@ def test_the_readme_lists_every_context_key_with_its_default():
     rows = keys_table()
     assert list(rows) == list(DEFAULTS)
     for key, default in DEFAULTS.items():
-        shown = json.dumps(default) if isinstance(default, bool) or default == "" else str(default)
+        as_json = isinstance(default, (bool, list)) or default == ""
+        shown = json.dumps(default) if as_json else str(default)
         assert rows[key][1] == f"`{shown}`", key
 
 

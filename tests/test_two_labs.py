@@ -70,11 +70,15 @@ def test_another_name_names_the_stacks(synthesized_ambient_gateway_api):
 
 def test_two_labs_of_two_names_share_no_name(synthesized, synthesized_ambient_gateway_api):
     first, second = names_of(synthesized), names_of(synthesized_ambient_gateway_api)
-    # Every name set is either the cluster's own name or begins with its own stack's name.
+    # Every name set is the cluster's own name, begins with its own stack's name, or is
+    # EKS's log group of the cluster.
     for lab, names in ((synthesized, first), (synthesized_ambient_gateway_api, second)):
-        stacks = facts.lab_stacks(lab.config.cluster_name)
+        name_of_lab = lab.config.cluster_name
+        stacks = facts.lab_stacks(name_of_lab)
         for what, name in names.items():
-            assert name == lab.config.cluster_name or str(name).startswith(stacks.all()), what
+            assert name in (name_of_lab, f"/aws/eks/{name_of_lab}/cluster") or str(name).startswith(
+                stacks.all()
+            ), what
         (cluster,) = [n for w, n in names.items() if w.endswith(".Name")]
         assert cluster == lab.config.cluster_name
     assert not set(map(str, first.values())) & set(map(str, second.values()))
