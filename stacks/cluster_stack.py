@@ -27,6 +27,7 @@ from constructs.cluster_tasks import (
     StaleRoutesProps,
 )
 from constructs.istio_mesh import IstioMesh, IstioMeshProps
+from constructs.nodes import cni_role, launch_template_spec, node_launch_template, node_role
 from constructs.observability import Observability, ObservabilityProps
 from plan import facts
 from plan.config import WHOLE_ACCOUNT, KubernetesRelease, LabConfig
@@ -159,6 +160,9 @@ class ClusterStack(Stack):
         )
         self.control_plane_logs = control_plane_log_group(self, self.cluster, config)
         self.admin_access = self.cluster.grant_cluster_admin("LabAdminAccess", admin_role.role_arn)
+        # The nodes' own role (no VPC CNI policy) and a launch template that keeps pods
+        # away from the instance metadata service (constructs/nodes.py).
+        self.node_role = node_role(self, "NodeRole")
         self.nodegroup = self.cluster.add_nodegroup_capacity(
             "Nodes",
             instance_types=[ec2.InstanceType(config.node_instance_type)],
@@ -167,6 +171,13 @@ class ClusterStack(Stack):
             min_size=config.node_count,
             max_size=config.node_count,
             subnets=private_subnets,
+            node_role=self.node_role,
+            launch_template_spec=launch_template_spec(
+                node_launch_template(self, "NodeLaunchTemplate")
+            ),
+            # With a launch template aws-cdk-lib leaves the AMI type to EKS; the instance
+            # types the capacity check knows are all x86_64.
+            ami_type=eks.NodegroupAmiType.AL2023_X86_64_STANDARD,
         )
         # The VPC CNI EKS installed, as a managed add-on with NetworkPolicy enforced (the
         # ambient network policy guide, the egress gateway Task's policy). OVERWRITE takes
@@ -182,6 +193,13 @@ class ClusterStack(Stack):
             preserve_on_delete=True,
         )
         self.vpc_cni.node.default_child.add_property_override("ResolveConflicts", "OVERWRITE")
+        # aws-node's credentials: its own role through IRSA, not the node role's. The nodes
+        # join once the add-on runs aws-node with it, or their pods would get no addresses.
+        self.cni_role = cni_role(self, "VpcCniRole", self.cluster)
+        self.vpc_cni.node.default_child.add_property_override(
+            "ServiceAccountRoleArn", self.cni_role.role_arn
+        )
+        self.nodegroup.node.add_dependency(self.vpc_cni)
         self.tasks = ClusterTasks(
             self,
             "ClusterTasks",

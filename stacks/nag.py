@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import Acknowledgment, App, CfnElement, Stack, Validations
 
 from constructs import IConstruct
+from constructs.nodes import CNI_POLICY, NODE_POLICIES
 
 if TYPE_CHECKING:
     from stacks.lab import Lab
@@ -36,8 +37,14 @@ EKS_SERVICE_ROLE_POLICY = (
     "in step with the service"
 )
 NODE_ROLE_POLICIES = (
-    "The policies EKS documents for the node role of a managed node group (kubelet, VPC "
-    "CNI, image pulls); AWS keeps them in step with the service"
+    "The policies EKS documents for the node role of a managed node group (kubelet, image "
+    "pulls); AWS keeps them in step with the service. The VPC CNI's policy is on its own "
+    "role, and pods cannot reach the instance metadata (constructs/nodes.py)"
+)
+CNI_ROLE_POLICY = (
+    "The policy EKS documents for the VPC CNI's role (IRSA, aws-node in kube-system only): "
+    "it manages the nodes' network interfaces and addresses, which take no narrower "
+    "resource; AWS keeps it in step with the plugin"
 )
 KUBECTL_HANDLER = (
     "aws-cdk-lib's aws_eks_v2 kubectl/helm handler (the cluster's KubectlProvider, its role "
@@ -147,12 +154,9 @@ def _acknowledge_cluster(lab: Lab) -> None:
     # decisions and tests/test_cluster_stack.py pins them.
     cluster = lab.cluster.cluster
     acknowledge(cluster.role, managed_policy("AmazonEKSClusterPolicy"), EKS_SERVICE_ROLE_POLICY)
-    for policy in (
-        "AmazonEKSWorkerNodePolicy",
-        "AmazonEKS_CNI_Policy",
-        "AmazonEC2ContainerRegistryReadOnly",
-    ):
-        acknowledge(lab.cluster.nodegroup.role, managed_policy(policy), NODE_ROLE_POLICIES)
+    for policy in NODE_POLICIES:
+        acknowledge(lab.cluster.node_role, managed_policy(policy), NODE_ROLE_POLICIES)
+    acknowledge(lab.cluster.cni_role, managed_policy(CNI_POLICY), CNI_ROLE_POLICY)
 
 
 def _acknowledge_kubectl_handler(lab: Lab) -> None:

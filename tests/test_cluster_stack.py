@@ -136,17 +136,8 @@ def test_the_vpc_cni_enforces_network_policy_and_stays_when_the_stack_goes(clust
     assert props["ResolveConflicts"] == "OVERWRITE"
     assert props["PreserveOnDelete"] is True
     assert props["ClusterName"] == {"Ref": only(cluster_template.find_resources(CLUSTER), "")[0]}
-    # aws-node manages the pods' ENIs with the node role's CNI policy (no IRSA role).
-    assert "ServiceAccountRoleArn" not in props
-    _, role = only(
-        {
-            i: r
-            for i, r in cluster_template.find_resources("AWS::IAM::Role").items()
-            if "NodeGroupRole" in i
-        },
-        "node role",
-    )
-    assert "AmazonEKS_CNI_Policy" in json.dumps(role["Properties"]["ManagedPolicyArns"])
+    # aws-node's own role (IRSA): see the test below.
+    assert "ServiceAccountRoleArn" in props
 
 
 def test_kubectl_layer_matches_the_kubernetes_version(cluster_template, synthesized):
@@ -334,3 +325,51 @@ def test_every_function_that_talks_to_the_cluster_runs_in_its_private_subnets(cl
             vpc_config["SubnetIds"]
             == cluster_properties(cluster_template)["ResourcesVpcConfig"]["SubnetIds"]
         ), logical_id
+
+
+def test_pods_cannot_take_the_node_roles_credentials(cluster_template):
+    # IMDSv2 only, and a token answer that dies one hop from the node: hostNetwork pods
+    # (aws-node, kube-proxy, istio-cni) still reach the metadata service, other pods cannot.
+    _, nodegroup = only(cluster_template.find_resources("AWS::EKS::Nodegroup"), "node group")
+    template_ref = nodegroup["Properties"]["LaunchTemplate"]["Id"]["Ref"]
+    launch_template = cluster_template.find_resources("AWS::EC2::LaunchTemplate")[template_ref]
+    assert launch_template["Properties"]["LaunchTemplateData"] == {
+        "MetadataOptions": {
+            "HttpEndpoint": "enabled",
+            "HttpTokens": "required",
+            "HttpPutResponseHopLimit": 1,
+        }
+    }
+    assert nodegroup["Properties"]["LaunchTemplate"]["Version"] == {
+        "Fn::GetAtt": [template_ref, "LatestVersionNumber"]
+    }
+
+
+def _managed_policies(role: dict) -> list[str]:
+    return [
+        json.dumps(arn).rsplit("/", 1)[1].strip('"]}')
+        for arn in role["Properties"]["ManagedPolicyArns"]
+    ]
+
+
+def test_the_vpc_cni_has_its_own_role_and_the_nodes_do_not_hold_its_policy(cluster_template):
+    _, nodegroup = only(cluster_template.find_resources("AWS::EKS::Nodegroup"), "node group")
+    roles = cluster_template.find_resources("AWS::IAM::Role")
+    node_role = roles[nodegroup["Properties"]["NodeRole"]["Fn::GetAtt"][0]]
+    assert _managed_policies(node_role) == [
+        "AmazonEKSWorkerNodePolicy",
+        "AmazonEC2ContainerRegistryReadOnly",
+    ]
+    addon_id, addon = only(cluster_template.find_resources("AWS::EKS::Addon"), "add-on")
+    cni_role_id = addon["Properties"]["ServiceAccountRoleArn"]["Fn::GetAtt"][0]
+    assert _managed_policies(roles[cni_role_id]) == ["AmazonEKS_CNI_Policy"]
+    (statement,) = roles[cni_role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert "Federated" in statement["Principal"]
+    # only aws-node in kube-system, for STS (the condition's keys name the cluster's issuer)
+    condition_id = statement["Condition"]["StringEquals"]["Fn::GetAtt"][0]
+    condition = json.dumps(cluster_template.find_resources("Custom::AWSCDKCfnJson")[condition_id])
+    assert ':sub\\":\\"system:serviceaccount:kube-system:aws-node\\"' in condition
+    assert ':aud\\":\\"sts.amazonaws.com\\"' in condition
+    # The nodes join once aws-node runs with that role.
+    assert addon_id in nodegroup["DependsOn"]
