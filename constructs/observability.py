@@ -31,7 +31,8 @@ class Observability(Construct):
     a session. It scrapes every pod annotated `prometheus.io/scrape`, which Istio's sidecar
     injection sets. Grafana and Kiali allow anonymous viewers: they are reachable only
     through `kubectl port-forward`, i.e. only by someone who already holds cluster
-    credentials. Nothing here waits for Istio or the ingress gateway.
+    credentials (NetworkPolicies keep other pods out), and Kiali is view-only unless
+    kialiWizards. Nothing here waits for Istio or the ingress gateway.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, props: ObservabilityProps) -> None:
@@ -53,6 +54,10 @@ class Observability(Construct):
             )
             # The namespace comes with the Prometheus chart (create_namespace).
             self.tracing_backend.node.add_dependency(self.prometheus)
+
+        # Who may connect to each of them (NetworkPolicies, which the VPC CNI enforces).
+        self.access = manifest(self, "Access", cluster=props.cluster, objects=plan.access_objects)
+        self.access.node.add_dependency(self.prometheus)
 
         self.kiali = chart("Kiali", plan.kiali)
         # Kiali's first health check queries Prometheus; its links need the others to exist.

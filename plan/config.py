@@ -74,6 +74,7 @@ DEFAULTS: Mapping[str, Any] = {
     "allowedCidrs": [],
     "adminPrincipals": [],
     "controlPlaneLogs": ["audit", "authenticator"],
+    "kialiWizards": False,
     "natGateways": 1,
     "nodeInstanceType": "m5.large",
     "nodeCount": 2,
@@ -119,6 +120,8 @@ class LabConfig:
     # The EKS control plane logs written to /aws/eks/<clusterName>/cluster (a log group of
     # the cluster stack); empty: none.
     control_plane_logs: tuple[str, ...]
+    # Kiali's wizards (it writes Istio configuration); view-only without them.
+    kiali_wizards: bool
     nat_gateways: int
     node_instance_type: str
     node_count: int
@@ -316,6 +319,9 @@ class LabConfig:
             "expected up to 64 letters, digits, '.', ':', '_' or '-' (make repair sets it)",
         )
 
+        values["kialiWizards"] = _as_bool(values["kialiWizards"])
+        check("kialiWizards", isinstance(values["kialiWizards"], bool), "expected true or false")
+
         values["nag"] = _as_bool(values["nag"])
         check("nag", isinstance(values["nag"], bool), "expected true or false")
 
@@ -333,6 +339,7 @@ class LabConfig:
             allowed_cidrs=allowed,
             admin_principals=admins,
             control_plane_logs=logs,
+            kiali_wizards=values["kialiWizards"],
             nat_gateways=values["natGateways"],
             node_instance_type=instance_type,
             node_count=values["nodeCount"],

@@ -56,6 +56,7 @@ SETTINGS_KEYS = (
     "gatewayApiChannel",
     "istio",
     "allowedCidrs",
+    "kialiWizards",
     "bookinfoNamespace",
     "nodeInstanceType",
     "nodeCount",
@@ -252,6 +253,16 @@ def build_plan(config: LabConfig) -> LabPlan:
             istio_version=config.istio_version,
             tracing=tracing,
             extra_dashboards=data_plane.dashboards,
+            kiali_wizards=config.kiali_wizards,
+            # The chart's gateway in istio-system, which a Task may publish the UIs through.
+            gateway_pods=next(
+                (
+                    w.pod_labels
+                    for w in ingress.gateway_workloads()
+                    if w.namespace == facts.ISTIO_SYSTEM
+                ),
+                None,
+            ),
         ),
         bookinfo=bookinfo,
         routing=RoutingPlan(

@@ -461,10 +461,13 @@ def dashboard_download_container(urls: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def kiali_values(tracing: TracingBackend | None) -> dict[str, Any]:
+def kiali_values(tracing: TracingBackend | None, wizards: bool = False) -> dict[str, Any]:
+    """Anonymous, as a port-forward reaches it; view-only (the chart then binds Kiali's
+    viewer role, and the UI offers no wizards) unless `wizards` (kialiWizards)."""
     return {
         "auth": {"strategy": "anonymous"},
         "deployment": {
+            "view_only_mode": not wizards,
             "service_type": "ClusterIP",
             "ingress": {"enabled": False},
             "pod_labels": dict(NOT_INJECTED),
@@ -484,6 +487,91 @@ def kiali_values(tracing: TracingBackend | None) -> dict[str, Any]:
     }
 
 
+# The pods of each release, by the labels its chart gives them (rendered: prometheus 29.27.0
+# server, grafana 12.11.1, kiali-server of 2026-07 with the lab's values).
+PROMETHEUS_PODS = {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/component": "server"}
+GRAFANA_PODS = {"app.kubernetes.io/name": "grafana"}
+KIALI_PODS = {"app.kubernetes.io/name": "kiali"}
+
+
+def _peer(pods: Mapping[str, str], namespace: str | None = OBSERVABILITY_NAMESPACE) -> dict:
+    """Pods with these labels in `namespace`; in any namespace when None."""
+    peer: dict[str, Any] = {"podSelector": {"matchLabels": dict(pods)}}
+    peer["namespaceSelector"] = (
+        {} if namespace is None else {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
+    )
+    return peer
+
+
+def _policy(name: str, pods: Mapping[str, str], rules: list[dict]) -> KubernetesObject:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": f"lab-{name}-ingress", "namespace": OBSERVABILITY_NAMESPACE},
+        "spec": {"podSelector": {"matchLabels": dict(pods)}, "policyTypes": ["Ingress"],
+                 "ingress": rules},
+    }  # fmt: skip
+
+
+def _rule(peers: list[dict], ports: list[int] | None = None) -> dict:
+    """From `peers`, to `ports` (every port when None)."""
+    rule: dict[str, Any] = {"from": peers}
+    if ports is not None:
+        rule["ports"] = [{"protocol": "TCP", "port": port} for port in ports]
+    return rule
+
+
+def _rules(peers: list[dict], ports: list[int]) -> list[dict]:
+    """One rule, or none when there are no peers (an empty `from` would admit everyone)."""
+    return [_rule(peers, ports)] if peers else []
+
+
+def ui_network_policies(
+    tracing: TracingBackend | None, gateway_pods: Mapping[str, str] | None
+) -> list[KubernetesObject]:
+    """Who may connect to the UIs and their backends; the VPC CNI enforces these.
+
+    A `kubectl port-forward` enters the pod through its own loopback and the kubelet's
+    probes come from the node, which the VPC CNI's policy agent always lets in, so neither
+    needs a rule. Beyond that: Prometheus scrapes each of them; Kiali reads Prometheus,
+    Grafana and the tracing query API; Grafana reads Prometheus; the ingress gateway
+    (`gateway_pods` in istio-system) may reach each UI, for the Task that publishes them
+    through it ("Remotely Accessing Telemetry Addons"); and every pod of any namespace may
+    send spans to the tracing collector. Nothing else reaches them. Ports are numbers: the
+    pods' own, as the Services target them."""
+    scraped = _rule([_peer(PROMETHEUS_PODS)])
+    gateway = [_peer(gateway_pods)] if gateway_pods else []
+    policies = [
+        _policy("kiali", KIALI_PODS, [scraped, *_rules(gateway, [KIALI.port])]),
+        _policy(
+            "grafana",
+            GRAFANA_PODS,
+            [scraped, *_rules([_peer(KIALI_PODS), *gateway], [GRAFANA.port])],
+        ),
+        _policy(
+            "prometheus",
+            PROMETHEUS_PODS,
+            _rules([_peer(KIALI_PODS), _peer(GRAFANA_PODS), *gateway], [PROMETHEUS.port]),
+        ),
+    ]
+    if tracing is not None:
+        number = {port.name: port.port for port in tracing.container_ports}
+        collectors = [tracing.collector, *tracing.extra_service_ports]
+        rules = [
+            scraped,
+            *_rules(
+                [{"namespaceSelector": {}}],
+                sorted({number[p.port.target_port] for p in collectors}),
+            ),
+            *_rules(gateway, [number[tracing.query.port.target_port]]),
+        ]
+        if tracing.kiali_grpc_query is not None:
+            grpc = number[tracing.kiali_grpc_query.port.target_port]
+            rules += _rules([_peer(KIALI_PODS)], [grpc])
+        policies.append(_policy(tracing.name, {"app": tracing.name}, rules))
+    return policies
+
+
 @dataclass(frozen=True)
 class ObservabilityPlan:
     """Prometheus, Grafana, the tracing backend (if any) and Kiali, all ClusterIP only, in
@@ -494,6 +582,8 @@ class ObservabilityPlan:
     kiali: HelmRelease
     tracing: TracingBackend | None
     tracing_objects: tuple[KubernetesObject, ...]
+    # NetworkPolicies: who may connect to each of them (ui_network_policies).
+    access_objects: tuple[KubernetesObject, ...] = ()
 
     @classmethod
     def of(
@@ -502,6 +592,8 @@ class ObservabilityPlan:
         istio_version: str,
         tracing: TracingBackend | None,
         extra_dashboards: Mapping[str, str],
+        kiali_wizards: bool = False,
+        gateway_pods: Mapping[str, str] | None = None,
     ) -> ObservabilityPlan:
         def release(repository, chart, version, name, values) -> HelmRelease:
             return HelmRelease(repository, chart, version, name, OBSERVABILITY_NAMESPACE, values)
@@ -526,10 +618,11 @@ class ObservabilityPlan:
                 "kiali-server",
                 facts.KIALI_CHART_VERSION,
                 KIALI.name,
-                kiali_values(tracing),
+                kiali_values(tracing, kiali_wizards),
             ),
             tracing=tracing,
             tracing_objects=tuple(tracing.objects()) if tracing is not None else (),
+            access_objects=tuple(ui_network_policies(tracing, gateway_pods)),
         )
 
     @property
