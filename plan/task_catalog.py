@@ -10,6 +10,7 @@ page done before it.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +54,11 @@ class Settings:
         return with_assignments({}, self.istio, Schema.of(facts.SUPPORTED_ISTIO_MINORS[0]))
 
     def describe(self) -> str:
-        parts = [f"`{key}={value}`" for key, value in self.needs.items()]
+        # As -c takes them: true and false in JSON's spelling.
+        parts = [
+            f"`{key}={json.dumps(value) if isinstance(value, bool) else value}`"
+            for key, value in self.needs.items()
+        ]
         parts += [f"`{assignment}`" for assignment in self.istio]
         return ", ".join(parts)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from checks.istio_analyzer import AnalysisError
 from plan.config import ConfigError
 from plan.lab_plan import plan_from_context
-from plan.task_catalog import SECTIONS, CatalogError, Task, find, load, short_name
+from plan.task_catalog import SECTIONS, CatalogError, Task, find, load, short_name, task_keys
 from scripts.cdk_json import CDK_JSON, read, write
 
 VERDICT_WORDS = {
@@ -120,9 +120,9 @@ make task NAME=egress-control APPLY=1       # set what it needs (cdk.json), depl
 make task NAME=request-routing TAB=gateway-api APPLY=1   # a tab that needs other settings
 ```
 
-`APPLY=1` sets every key the pages below use (`ingressApi`, `dataplane`, `bookinfoNamespace`,
-`tracing`, `gatewayApiChannel`, `istio`) to what the page needs or back to its default, so a
-page never inherits the settings of the page before it; the next `make deploy` keeps them.
+`APPLY=1` sets every key the pages below use ({task_keys}) to what the page needs or back to
+its default, so a page never inherits the settings of the page before it; the next `make
+deploy` keeps them.
 After a change of `dataplane`, restart Bookinfo's pods ([ambient.md](ambient.md)).
 
 ## What differs everywhere
@@ -164,7 +164,8 @@ def markdown(tasks: tuple[Task, ...]) -> str:
             sum(t.verdict == "settings" for t in group),
             sum(t.verdict == "cannot" for t in group),
         )
-    out = [INTRO, "## In numbers", ""]
+    keys = ", ".join(f"`{key}`" for key in task_keys())
+    out = [INTRO.replace("{task_keys}", keys), "## In numbers", ""]
     for label, (total, runs, settings, cannot) in counts.items():
         out.append(
             f"- {total} {label}: {runs} run as written, {settings} after their lab command, "
