@@ -27,6 +27,7 @@ from constructs.cluster_tasks import (
     StaleRoutesProps,
 )
 from constructs.istio_mesh import IstioMesh, IstioMeshProps
+from constructs.load_balancer_controller_policy import controller_policy
 from constructs.nodes import cni_role, launch_template_spec, node_launch_template, node_role
 from constructs.observability import Observability, ObservabilityProps
 from plan import facts
@@ -156,6 +157,8 @@ class ClusterStack(Stack):
             alb_controller=eks.AlbControllerOptions(
                 version=_member(eks.AlbControllerVersion, plan.load_balancer_controller.version),
                 additional_helm_chart_values=plan.load_balancer_controller.values,
+                # Upstream's actions, held to this cluster's tag, region, account and VPC.
+                policy=controller_policy(self, config.cluster_name, vpc.vpc_id),
             ),
         )
         self.control_plane_logs = control_plane_log_group(self, self.cluster, config)

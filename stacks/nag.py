@@ -63,10 +63,13 @@ PROVIDER_FRAMEWORK = (
     "CloudWatch themselves"
 )
 LOAD_BALANCER_CONTROLLER = (
-    "The AWS Load Balancer Controller's own IAM policy as aws-cdk-lib ships it for chart "
-    "3.2.2: the load balancers, listeners, rules, target groups and security groups it makes "
-    "get their names at run time; its mutating statements require the elbv2.k8s.aws/cluster "
-    "tag"
+    "The AWS Load Balancer Controller's actions for v3.2.2, held to this lab "
+    "(constructs/load_balancer_controller_policy.py): the load balancers, listeners, rules, "
+    "target groups and security groups it makes get their names at run time, so resources "
+    "are wildcards in this region and account; creating, tagging, changing and deleting them "
+    "requires elbv2.k8s.aws/cluster to be this cluster's name, new security groups and rules "
+    "on the targets' groups are held to the lab's VPC; Describe calls, the ALB-only features, "
+    "listener and rule changes and target registration are upstream's statements"
 )
 CLEANUP_DESCRIBE_AND_TAGGED_DELETES = (
     "LoadBalancerCleanup: Describe* calls support no resource-level permissions, and every "
@@ -82,19 +85,26 @@ CLEANUP_INSIDE_THE_VPC = (
 LAMBDA_BASIC_EXECUTION = "service-role/AWSLambdaBasicExecutionRole"
 LAMBDA_VPC_ACCESS = "service-role/AWSLambdaVPCAccessExecutionRole"
 
-# The controller's policy as rendered by aws_eks_v2.AlbController (AlbControllerVersion.V3_2_2).
+_IN_ACCOUNT = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{resource}"
+# The controller's policy (constructs/load_balancer_controller_policy.py) as cdk-nag renders
+# its wildcard resources: every one in this region and account but the Describe calls'.
 LOAD_BALANCER_CONTROLLER_RESOURCES = (
     "*",
-    "arn:<AWS::Partition>:ec2:*:*:security-group/*",
-    "arn:<AWS::Partition>:elasticloadbalancing:*:*:listener-rule/app/*/*/*",
-    "arn:<AWS::Partition>:elasticloadbalancing:*:*:listener-rule/net/*/*/*",
-    "arn:<AWS::Partition>:elasticloadbalancing:*:*:listener/app/*/*/*",
-    "arn:<AWS::Partition>:elasticloadbalancing:*:*:listener/net/*/*/*",
-    "arn:<AWS::Partition>:elasticloadbalancing:*:*:loadbalancer/app/*/*",
-    "arn:<AWS::Partition>:elasticloadbalancing:*:*:loadbalancer/net/*/*",
-    "arn:<AWS::Partition>:elasticloadbalancing:*:*:targetgroup/*/*",
+    _IN_ACCOUNT.format(service="ec2", resource="security-group/*"),
+    *(
+        _IN_ACCOUNT.format(service="elasticloadbalancing", resource=resource)
+        for resource in (
+            "*",
+            "listener-rule/app/*/*/*",
+            "listener-rule/net/*/*/*",
+            "listener/app/*/*/*",
+            "listener/net/*/*/*",
+            "loadbalancer/app/*/*",
+            "loadbalancer/net/*/*",
+            "targetgroup/*/*",
+        )
+    ),
 )
-_IN_ACCOUNT = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{resource}"
 
 
 def enable_nag_checks(app: App) -> None:
