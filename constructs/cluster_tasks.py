@@ -31,13 +31,24 @@ from constructs.cluster_task_handler.tasks_contract import (
     SERVICE_REMOVAL_RESOURCE_TYPE,
     STALE_ROUTES_RESOURCE_TYPE,
 )
-from plan.gateway_api import GatewayApiRelease
+from plan.gateway_api import CHANNELS, GatewayApiRelease
 from plan.routing import ROUTING_KINDS
 
 HANDLER_DIR = Path(__file__).resolve().parent / "cluster_task_handler"
 # aws-cdk-lib labels every object of a KubernetesManifest with this prefix and the
 # construct's address, and prunes by that label on update (built-in kinds only).
 PRUNE_LABEL_PREFIX = "aws.cdk.eks/prune-"
+
+
+def task_scope(cluster_name: str) -> dict[str, str]:
+    """The handler's environment: the cluster, the sha256 of every pinned Gateway API file of
+    either channel (a switch of channel is an ordinary update), the routing kinds."""
+    pinned = sorted({file.sha256 for files in CHANNELS.values() for file in files})
+    return {
+        tasks_contract.ENV_CLUSTER_NAME: cluster_name,
+        tasks_contract.ENV_FILE_SHA256: " ".join(pinned),
+        tasks_contract.ENV_ROUTING_KINDS: ",".join(sorted(ROUTING_KINDS.values())),
+    }
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,8 @@ class ClusterTasks(Construct):
             memory_size=512,
             role=self.role,
             log_group=log_group,
+            # Its own scope, which every event must stay within (scope_guard.py).
+            environment=task_scope(cluster.cluster_name),
         )
         # Creating and deleting CRDs and admission policies takes a cluster-wide role.
         self.access = cluster.grant_cluster_admin(f"{construct_id}Access", self.role.role_arn)

@@ -99,7 +99,12 @@ class LoadBalancerCleanup(Construct):
                 memory_size=256,
                 role=role,
                 log_group=self.log_group,
-                environment={contract.TIMEOUT_ENV: str(handler_deadline_minutes)},
+                environment={
+                    contract.TIMEOUT_ENV: str(handler_deadline_minutes),
+                    # Its own scope, which every event must name.
+                    contract.ENV_CLUSTER_NAME: props.cluster_name,
+                    contract.ENV_VPC_ID: props.vpc.vpc_id,
+                },
             )
 
         provider = cr.Provider(

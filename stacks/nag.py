@@ -72,8 +72,12 @@ LOAD_BALANCER_CONTROLLER = (
     "listener and rule changes and target registration are upstream's statements"
 )
 CLEANUP_DESCRIBE_AND_TAGGED_DELETES = (
-    "LoadBalancerCleanup: Describe* calls support no resource-level permissions, and every "
-    "ELB Delete* on '*' carries a condition on this cluster's tag (cleanup_policy_statements)"
+    "LoadBalancerCleanup: Describe* calls support no resource-level permissions"
+)
+CLEANUP_TAGGED_DELETES = (
+    "LoadBalancerCleanup: the load balancers and target groups to delete get their names at "
+    "run time, so the resource is every one of this region and account, and every ELB "
+    "Delete* carries a condition on this cluster's tag (cleanup_policy_statements)"
 )
 CLEANUP_INSIDE_THE_VPC = (
     "LoadBalancerCleanup: security group deletes carry this cluster's tag and the ec2:Vpc "
@@ -216,6 +220,11 @@ def _acknowledge_load_balancer_cleanup(lab: Lab) -> None:
     cleanup = lab.network.cleanup
     role = _child(cleanup, "HandlerRole")
     acknowledge(role, wildcard_resource("*"), CLEANUP_DESCRIBE_AND_TAGGED_DELETES)
+    acknowledge(
+        role,
+        wildcard_resource(_IN_ACCOUNT.format(service="elasticloadbalancing", resource="*")),
+        CLEANUP_TAGGED_DELETES,
+    )
     for resource in ("security-group/*", "network-interface/*"):
         acknowledge(
             role,

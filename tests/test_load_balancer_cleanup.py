@@ -245,7 +245,11 @@ def test_every_mutating_action_is_conditioned_or_scoped(network_template, synthe
             assert "ec2:Vpc" in condition.get("ArnEquals", {}), statement
             assert ":security-group/" in resources or ":network-interface/" in resources
         else:
-            assert statement["Resource"] == "*"
+            # Load balancers and target groups of this region and account only.
+            assert (
+                '{"Ref": "AWS::Region"}' in resources and '{"Ref": "AWS::AccountId"}' in resources
+            )
+            assert resources.endswith(':*"]]}') and ":elasticloadbalancing:" in resources
             assert tags, statement
         for key, value in tags.items():
             # Tagged for this cluster, and never merely "shared" with it.

@@ -7,13 +7,15 @@ service_removal: Custom::ServiceRemoval, on the stack's deletion every LoadBalan
     deleted and waited for.
 stale_routes: Custom::StaleRoutes, deletes the routing objects no manifest lists any more.
 cluster_kubectl: what they share (the kubeconfig and its token, kubectl, TaskError);
-tasks_contract: the names they share with the construct (constructs/cluster_tasks.py).
+tasks_contract: the names they share with the construct (constructs/cluster_tasks.py);
+scope_guard: every event is checked against the function's own scope first.
 """
 
 from __future__ import annotations
 
 import gateway_api_crd_removal
 import gateway_api_crds
+import scope_guard
 import service_removal
 import stale_routes
 from cluster_kubectl import TaskError
@@ -29,4 +31,5 @@ def on_event(event: dict, context: object = None) -> dict:
     task = TASKS.get(resource_type)
     if task is None:
         raise TaskError(f"unknown resource type {resource_type!r}")
+    scope_guard.check(event)
     return task.on_event(event, context)

@@ -19,6 +19,9 @@ CLUSTER_NAME_PROPERTY = "ClusterName"
 VPC_ID_PROPERTY = "VpcId"
 # Minutes after the Delete started at which is_complete gives up and names what is left.
 TIMEOUT_ENV = "CLEANUP_TIMEOUT_MINUTES"
+# The function's own scope, in its environment: every event must name it (handler.py).
+ENV_CLUSTER_NAME = "LAB_CLUSTER_NAME"
+ENV_VPC_ID = "LAB_VPC_ID"
 
 # Stands for the cluster's name in tags and ARNs: the table is written once, before any
 # cluster is known.
@@ -82,10 +85,11 @@ class Arns:
 
     service: str
     resource: str
-    name: str = "*"
+    # None: the ARN ends with `resource` ("*": every resource of the service).
+    name: str | None = "*"
 
-    def name_for(self, cluster: str) -> str:
-        return self.name.replace(CLUSTER, cluster)
+    def name_for(self, cluster: str) -> str | None:
+        return None if self.name is None else self.name.replace(CLUSTER, cluster)
 
 
 @dataclass(frozen=True)
@@ -127,16 +131,21 @@ ASK_WHETHER_THE_CLUSTER_EXISTS = Grant(
     actions=(DESCRIBE_CLUSTER,),
     on=Arns("eks", "cluster", CLUSTER),
 )
+# Every load balancer (classic, application, network) and target group of the stack's
+# region and account; the tag narrows it to the cluster's.
+LOAD_BALANCERS_HERE = Arns("elasticloadbalancing", "*", None)
 # DeleteLoadBalancer deletes the listeners too; no listener permission is needed.
 DELETE_LOAD_BALANCERS_OF_THE_LB_CONTROLLER = Grant(
     sid="DeleteLoadBalancersOfTheLbController",
     actions=(DELETE_LOAD_BALANCER, DELETE_TARGET_GROUP),
+    on=LOAD_BALANCERS_HERE,
     tag=LB_CONTROLLER_TAG,
 )
 # Classic and v2 load balancers of the in-tree provider.
 DELETE_LOAD_BALANCERS_OF_THE_IN_TREE_PROVIDER = Grant(
     sid="DeleteLoadBalancersOfTheInTreeProvider",
     actions=(DELETE_LOAD_BALANCER, DELETE_TARGET_GROUP),
+    on=LOAD_BALANCERS_HERE,
     tag=IN_TREE_OWNED_TAG,
 )
 SECURITY_GROUPS = Arns("ec2", "security-group")

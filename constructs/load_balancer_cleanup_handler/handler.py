@@ -65,6 +65,8 @@ from aws_calls import (
 from botocore.exceptions import BotoCoreError, ClientError
 from cleanup_contract import (
     CLUSTER_NAME_PROPERTY,
+    ENV_CLUSTER_NAME,
+    ENV_VPC_ID,
     GUARDDUTY_RESOURCES,
     TIMEOUT_ENV,
     VPC_ID_PROPERTY,
@@ -96,6 +98,10 @@ class CleanupError(RuntimeError):
 
 class ScopeChangeRefused(CleanupError):
     """An Update tried to point the cleanup at another cluster or VPC."""
+
+
+class OutOfScope(CleanupError):
+    """The event names another cluster or VPC than the function's own (its environment)."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,7 @@ def _capped_errors(entry_point):
 @_capped_errors
 def on_event(event: dict, context: object = None) -> dict:
     request_type = event["RequestType"]
-    scope = _scope(event.get("ResourceProperties"))
+    scope = _checked_scope(event)
     if request_type == "Create":
         return {"PhysicalResourceId": _physical_id(scope)}
     if request_type == "Update":
@@ -175,7 +181,7 @@ def is_complete(event: dict, context: object = None) -> dict:
     if event["RequestType"] != "Delete":
         return {"IsComplete": True}
 
-    scope = _scope(event.get("ResourceProperties"))
+    scope = _checked_scope(event)
     data = event.get("Data") or {}
     clients = clients_for(context)
     leftovers = failure = None
@@ -268,6 +274,36 @@ def _scope(properties: dict | None) -> Scope:
             f"{VPC_ID_PROPERTY}"
         )
     return Scope(cluster=cluster, vpc_id=vpc_id)
+
+
+def _own_scope(environ=None) -> Scope:
+    """The function's own scope, as the construct set it in its environment."""
+    environ = os.environ if environ is None else environ
+    cluster, vpc_id = environ.get(ENV_CLUSTER_NAME), environ.get(ENV_VPC_ID)
+    if not cluster or not vpc_id:
+        raise OutOfScope(f"the function has no {ENV_CLUSTER_NAME} and {ENV_VPC_ID}")
+    return Scope(cluster=cluster, vpc_id=vpc_id)
+
+
+def _checked_scope(event: dict, environ=None) -> Scope:
+    """The event's scope, which must be the function's own: an event built by hand cannot
+    point the cleanup at another cluster or VPC. An Update whose old properties are the
+    function's is CloudFormation rolling back a refused change, and goes through (to
+    _unchanged_scope)."""
+    scope = _scope(event.get("ResourceProperties"))
+    own = _own_scope(environ)
+    if scope == own:
+        return scope
+    if event.get("RequestType") == "Update":
+        try:
+            if _scope(event.get("OldResourceProperties")) == own:
+                return scope
+        except ValueError:
+            pass
+    raise OutOfScope(
+        f"the event names cluster {scope.cluster} in {scope.vpc_id}, and this function cleans "
+        f"up for cluster {own.cluster} in {own.vpc_id} only"
+    )
 
 
 def _physical_id(scope: Scope) -> str:

@@ -37,8 +37,24 @@ EKS = "eks"
 
 # --- Events as the Provider framework hands them over ---------------------------------------
 
+# The function's environment as the construct sets it: the scope of the events the test
+# makes (make_event), undone after each test.
+_ENVIRONMENT: pytest.MonkeyPatch | None = None
+
+
+@pytest.fixture(autouse=True)
+def function_environment(monkeypatch):
+    global _ENVIRONMENT
+    _ENVIRONMENT = monkeypatch
+    yield monkeypatch
+    _ENVIRONMENT = None
+
 
 def make_event(request_type: str, cluster: str = CLUSTER, vpc_id: str = "vpc-0") -> dict:
+    """An event for the function of `cluster` and `vpc_id` (its environment says so)."""
+    if _ENVIRONMENT is not None:
+        _ENVIRONMENT.setenv("LAB_CLUSTER_NAME", cluster)
+        _ENVIRONMENT.setenv("LAB_VPC_ID", vpc_id)
     event = {
         "RequestType": request_type,
         "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provider-onEvent",
@@ -1064,3 +1080,33 @@ def test_another_refusal_of_a_delete_is_still_retried(cleanup_handler, aws, hand
     handler_requests.fail(ELBV2, "DeleteLoadBalancer", "OperationNotPermitted", times=1)
     event = make_event("Delete", vpc_id=s.net.vpc_id)
     cleanup_handler.on_event(event, None)  # no error: a later pass tries again
+
+
+# --- The function's own scope ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("request_type", ["Create", "Delete"])
+@pytest.mark.parametrize(
+    "names", [{"ClusterName": OTHER_CLUSTER}, {"VpcId": "vpc-0another"}], ids=["cluster", "vpc"]
+)
+def test_an_event_for_another_scope_is_refused_before_any_request(
+    cleanup_handler, aws, handler_requests, request_type, names
+):
+    # GIVEN the function of cluster blue in vpc-0lab, and an event naming another scope
+    event = make_event(request_type, vpc_id="vpc-0lab")
+    event["ResourceProperties"] = {**event["ResourceProperties"], **names}
+    # WHEN either entry point gets it THEN it is refused, naming both, and AWS is not asked
+    for entry_point in (cleanup_handler.on_event, cleanup_handler.is_complete):
+        if entry_point is cleanup_handler.is_complete and request_type != "Delete":
+            continue
+        with pytest.raises(cleanup_handler.OutOfScope) as refused:
+            entry_point(event, None)
+        assert f"cleans up for cluster {CLUSTER} in vpc-0lab only" in str(refused.value)
+    assert sum(handler_requests.sent.values()) == 0
+
+
+def test_a_function_without_its_scope_refuses(cleanup_handler, aws, function_environment):
+    event = make_event("Delete", vpc_id="vpc-0lab")
+    function_environment.delenv("LAB_VPC_ID")
+    with pytest.raises(cleanup_handler.OutOfScope, match="has no LAB_CLUSTER_NAME and LAB_VPC_ID"):
+        cleanup_handler.on_event(event, None)

@@ -12,7 +12,7 @@ from types import ModuleType
 import boto3
 import pytest
 
-from constructs.cluster_tasks import HANDLER_DIR
+from constructs.cluster_tasks import HANDLER_DIR, task_scope
 from tests.cluster_tasks.task_events import CLUSTER
 from tests.handler_modules import lambda_asset
 
@@ -33,6 +33,15 @@ def index(asset) -> ModuleType:
 @pytest.fixture
 def task_error(asset) -> type[Exception]:
     return asset["cluster_kubectl"].TaskError
+
+
+@pytest.fixture(autouse=True)
+def function_scope(monkeypatch) -> dict[str, str]:
+    """The environment the construct gives the function, for the tests' cluster."""
+    scope = task_scope(CLUSTER)
+    for name, value in scope.items():
+        monkeypatch.setenv(name, value)
+    return scope
 
 
 @pytest.fixture(autouse=True)

@@ -24,14 +24,17 @@ from tests.cluster_tasks.task_events import (
 
 
 @pytest.fixture
-def files(tmp_path):
-    """A local HTTP server with two CRD files and an admission policy file."""
+def files(tmp_path, monkeypatch):
+    """A local HTTP server with two CRD files and an admission policy file, pinned in the
+    function's environment as the construct pins the release's files."""
     root = tmp_path / "release"
     root.mkdir()
+    group = "gateway.networking.k8s.io"
+    crd, vap = b"kind: CustomResourceDefinition\n", b"kind: ValidatingAdmissionPolicy\n"
     contents = {
-        "a_gateways.yaml": b"kind: CustomResourceDefinition\nmetadata: {name: gateways.x}\n",
-        "b_httproutes.yaml": b"kind: CustomResourceDefinition\nmetadata: {name: httproutes.x}\n",
-        "c_vap.yaml": b"kind: ValidatingAdmissionPolicy\nmetadata: {name: safe.x}\n",
+        "a_gateways.yaml": crd + f"metadata: {{name: gateways.{group}}}\n".encode(),
+        "b_httproutes.yaml": crd + f"metadata: {{name: httproutes.{group}}}\n".encode(),
+        "c_vap.yaml": vap + f"metadata: {{name: safe-upgrades.{group}}}\n".encode(),
     }
     for name, content in contents.items():
         (root / name).write_bytes(content)
@@ -49,6 +52,9 @@ def files(tmp_path):
         }
         for name, content in contents.items()
     ]
+    monkeypatch.setenv(
+        tasks_contract.ENV_FILE_SHA256, " ".join(f[tasks_contract.FILE_SHA256] for f in pinned)
+    )
     yield pinned
     server.shutdown()
     server.server_close()
@@ -71,16 +77,16 @@ def test_create_applies_every_verified_file_server_side_then_waits(index, eks, f
         "--field-manager=bookinfo-lab",
     ]
     assert [f.split("name: ")[1].split("}")[0] for f in apply["files"]] == [
-        "gateways.x",
-        "httproutes.x",
-        "safe.x",
+        "gateways.gateway.networking.k8s.io",
+        "httproutes.gateway.networking.k8s.io",
+        "safe-upgrades.gateway.networking.k8s.io",
     ]
     assert without_kubectl_options(wait["args"]) == [
         "wait",
         "--for=condition=Established",
         "--timeout=120s",
-        "crd/gateways.x",
-        "crd/httproutes.x",
+        "crd/gateways.gateway.networking.k8s.io",
+        "crd/httproutes.gateway.networking.k8s.io",
     ]
 
 
@@ -101,8 +107,13 @@ def test_kubectl_talks_to_the_clusters_endpoint_with_an_eks_token(index, eks, fi
     assert query["X-Amz-Expires"] == ["60"]
 
 
-def test_a_file_that_differs_from_its_pin_stops_everything(index, task_error, eks, files, kubectl):
+def test_a_file_that_differs_from_its_pin_stops_everything(
+    index, task_error, eks, files, kubectl, monkeypatch
+):
+    # The pin (as the function's environment holds it) is not what the server sends.
     files[1][tasks_contract.FILE_SHA256] = "0" * 64
+    pins = " ".join(f[tasks_contract.FILE_SHA256] for f in files)
+    monkeypatch.setenv(tasks_contract.ENV_FILE_SHA256, pins)
     with pytest.raises(task_error, match="not the pinned 0000"):
         index.on_event(crds_event("Create", files))
     assert kubectl() == []
@@ -115,7 +126,10 @@ def test_a_failed_apply_fails_the_resource(index, task_error, eks, files, kubect
 
 
 def test_delete_removes_the_objects_by_name(index, eks, files, kubectl):
-    objects = ["validatingadmissionpolicy/safe.x", "crd/gateways.x"]
+    objects = [
+        "validatingadmissionpolicy/safe-upgrades.gateway.networking.k8s.io",
+        "crd/gateways.gateway.networking.k8s.io",
+    ]
     result = index.on_event(crd_removal_event("Delete", objects))
     assert result == {"PhysicalResourceId": f"gateway-api-crd-removal/{CLUSTER}"}
     (call,) = kubectl()
@@ -131,17 +145,20 @@ def test_a_delete_that_cannot_be_done_does_not_block_the_destroy(
     index, eks, files, kubectl, monkeypatch, caplog
 ):
     monkeypatch.setenv("FAKE_KUBECTL_EXIT", "1")
-    index.on_event(crd_removal_event("Delete", ["crd/gateways.x"]))
-    assert "left crd/gateways.x in place" in caplog.text
+    index.on_event(crd_removal_event("Delete", ["crd/gateways.gateway.networking.k8s.io"]))
+    assert "left crd/gateways.gateway.networking.k8s.io in place" in caplog.text
 
 
 def test_without_the_cluster_delete_has_nothing_to_do(index, eks, files, kubectl, caplog):
     boto3.session.Session().client("eks").delete_cluster(name=CLUSTER)
-    index.on_event(crd_removal_event("Delete", ["crd/gateways.x"]))
+    index.on_event(crd_removal_event("Delete", ["crd/gateways.gateway.networking.k8s.io"]))
     assert kubectl() == []
 
 
-SAFE_UPGRADES = ["validatingadmissionpolicybinding/safe.x", "validatingadmissionpolicy/safe.x"]
+SAFE_UPGRADES = [
+    "validatingadmissionpolicybinding/safe-upgrades.gateway.networking.k8s.io",
+    "validatingadmissionpolicy/safe-upgrades.gateway.networking.k8s.io",
+]
 
 
 def test_a_channel_switch_deletes_the_policy_before_applying(index, eks, files, kubectl):
@@ -187,20 +204,20 @@ def test_other_refusals_are_not_retried(index, asset, task_error, eks, files, ku
 
 
 def test_an_update_deletes_what_only_the_old_channel_had(index, eks, files, kubectl):
-    new = ["crd/gateways.x", "crd/httproutes.x"]
-    old = [*new, "crd/xmeshes.y"]
+    new = ["crd/gateways.gateway.networking.k8s.io", "crd/httproutes.gateway.networking.k8s.io"]
+    old = [*new, "crd/xmeshes.gateway.networking.x-k8s.io"]
     index.on_event(crds_event("Update", files, new, old_objects=old))
     apply, wait, delete = kubectl()
     assert without_kubectl_options(delete["args"]) == [
         "delete",
         "--ignore-not-found",
         "--wait=true",
-        "crd/xmeshes.y",
+        "crd/xmeshes.gateway.networking.x-k8s.io",
     ]
 
 
 def test_an_update_with_the_same_objects_deletes_nothing(index, eks, files, kubectl):
-    objects = ["crd/gateways.x", "crd/httproutes.x"]
+    objects = ["crd/gateways.gateway.networking.k8s.io", "crd/httproutes.gateway.networking.k8s.io"]
     index.on_event(crds_event("Update", files, objects, old_objects=objects))
     assert [without_kubectl_options(c["args"])[0] for c in kubectl()] == ["apply", "wait"]
 
@@ -348,6 +365,7 @@ def test_an_unexpected_error_fails_the_create_in_one_line(
 
     monkeypatch.setattr(crds, "download", broken)
     files = [{"Url": "http://127.0.0.1:1/x", "Sha256": "0" * 64, "Crds": []}]
+    monkeypatch.setenv(tasks_contract.ENV_FILE_SHA256, "0" * 64)
     with pytest.raises(task_error, match=r"^ValueError: something odd$"):
         index.on_event(crds_event("Create", files))
 
@@ -364,9 +382,9 @@ def test_a_delete_survives_any_error(index, crds, eks, monkeypatch, caplog):
             return False
 
     monkeypatch.setattr(crds, "cluster_kubeconfig", NoEndpoint)
-    result = index.on_event(crd_removal_event("Delete", ["crd/gateways.x"]))
+    result = index.on_event(crd_removal_event("Delete", ["crd/gateways.gateway.networking.k8s.io"]))
     assert result == {"PhysicalResourceId": f"gateway-api-crd-removal/{CLUSTER}"}
-    assert "left crd/gateways.x in place: Could not connect" in caplog.text
+    assert "left crd/gateways.gateway.networking.k8s.io in place: Could not connect" in caplog.text
 
 
 def test_an_update_to_a_newer_pin_and_its_rollback_both_go_through(index, eks, files, kubectl):
@@ -380,13 +398,15 @@ def test_an_update_to_a_newer_pin_and_its_rollback_both_go_through(index, eks, f
 
 
 def test_deleting_the_crds_resource_leaves_them_to_the_removal(index, eks, files, kubectl):
-    result = index.on_event(crds_event("Delete", files, ["crd/gateways.x"]))
+    result = index.on_event(crds_event("Delete", files, ["crd/gateways.gateway.networking.k8s.io"]))
     assert result == {"PhysicalResourceId": f"gateway-api-crds/{CLUSTER}"}
     assert kubectl() == []
 
 
 @pytest.mark.parametrize("request_type", ["Create", "Update"])
 def test_the_removal_does_nothing_until_the_stack_goes(index, eks, kubectl, request_type):
-    result = index.on_event(crd_removal_event(request_type, ["crd/gateways.x"]))
+    result = index.on_event(
+        crd_removal_event(request_type, ["crd/gateways.gateway.networking.k8s.io"])
+    )
     assert result == {"PhysicalResourceId": f"gateway-api-crd-removal/{CLUSTER}"}
     assert kubectl() == []

@@ -267,12 +267,13 @@ def test_no_kubectl_call_outlives_the_deadline(asset):
 
 
 def test_a_cluster_it_cannot_reach_does_not_fail_the_destroy(
-    index, eks, cluster, stack_going, caplog
+    index, eks, cluster, stack_going, caplog, monkeypatch
 ):
     # No such cluster in EKS: no kubeconfig, nothing listed, and still a success.
     state = cluster(services=[lb("default", "learners-own")])
     event = removal_event("Delete")
     event["ResourceProperties"]["ClusterName"] = "gone"
+    monkeypatch.setenv("LAB_CLUSTER_NAME", "gone")
     result = index.on_event(event)
     assert result == {"PhysicalResourceId": f"load-balancer-services/{CLUSTER}"}
     assert "stopped removing the LoadBalancer Services" in caplog.text

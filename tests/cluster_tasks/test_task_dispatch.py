@@ -10,7 +10,7 @@ import pytest
 from aws_cdk import Stack
 
 from constructs.cluster_tasks import HANDLER_DIR
-from tests.cluster_tasks.task_events import crds_event, removal_event, stale_event
+from tests.cluster_tasks.task_events import CLUSTER, crds_event, removal_event, stale_event
 from tests.conftest import SynthesizedLab
 from tests.handler_modules import asset_module_names
 
@@ -52,7 +52,11 @@ def test_each_task_module_gets_the_events_of_its_type_and_no_other(asset, index,
     assert sorted(m.RESOURCE_TYPE for m in tasks.values()) == sorted(index.TASKS)
     # WHEN the entry point gets an event of each type, THEN that type's module answers
     for name, module in tasks.items():
-        event = {"RequestType": "Create", "ResourceType": module.RESOURCE_TYPE}
+        event = {
+            "RequestType": "Create",
+            "ResourceType": module.RESOURCE_TYPE,
+            "ResourceProperties": {"ClusterName": CLUSTER},
+        }
         assert index.on_event(event) == {"Module": name}
 
 
