@@ -159,10 +159,35 @@ KIALI_CHART_REPOSITORY = "https://kiali.org/helm-charts"
 # releases supported when it comes out, 1.31 among them.
 KIALI_CHART_VERSION = "2.31.0"
 # Istio's dashboards as its release publishes them (also to grafana.com): the JSON files of
-# the Istio source at the tag of the deployed Istio version.
+# the Istio source, at a commit of the release-1.31 branch (its head on 2026-08-20, the
+# newest that could be read here; the 1.31.x tags could not), each checked by its sha256
+# (`git show <commit>:manifests/addons/dashboards/<file> | sha256sum`) before Grafana
+# reads it. Dashboards follow the minor: every 1.31 patch gets these.
+ISTIO_DASHBOARD_COMMIT = "a8d7012191ebf42bacd48fa72b32a05828e4c564"
 ISTIO_DASHBOARD_SOURCE = (
-    "https://raw.githubusercontent.com/istio/istio/{version}/manifests/addons/dashboards/{file}"
+    "https://raw.githubusercontent.com/istio/istio/{commit}/manifests/addons/dashboards/{file}"
 )
+ISTIO_DASHBOARD_SHA256 = {
+    "istio-extension-dashboard.json": (
+        "242e536f04330e46385436591f40ec3a946975a24fb4be91b46bb78b5916968d"
+    ),
+    "istio-mesh-dashboard.gen.json": (
+        "d1f8f1f0c61722ffebada80b4ea50a17d99e5dfd62efd658d0f79635437afc74"
+    ),
+    "istio-performance-dashboard.json": (
+        "8a34d37f6798fbd931db93b1ce9972fa81bb215a62705adbe94db8a5fc6c5688"
+    ),
+    "istio-service-dashboard.json": (
+        "d2c3881bd82f44965bd124ef5aade6e81b41e05355758a41c6d4d7465e98d3fc"
+    ),
+    "istio-workload-dashboard.json": (
+        "0a9b4c2cec355b85fe941db9215467b0ca0bfd85c44598c99fbfe91eb539a1de"
+    ),
+    "pilot-dashboard.gen.json": "5a03f45efa32b975ac1dba1b12877c586fb63bbb1da06516dfa56256caa1acc0",
+    "ztunnel-dashboard.gen.json": (
+        "66b6b15099eb9b497cba8655835f4e8cc485fd0ef61ee8e4ed545ee26553cfe8"
+    ),
+}
 
 # --- Bookinfo ----------------------------------------------------------------------------------
 

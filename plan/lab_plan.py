@@ -250,7 +250,6 @@ def build_plan(config: LabConfig) -> LabPlan:
         load_balancer_controller=ControllerPlan(),
         mesh=mesh,
         observability=ObservabilityPlan.of(
-            istio_version=config.istio_version,
             tracing=tracing,
             extra_dashboards=data_plane.dashboards,
             kiali_wizards=config.kiali_wizards,

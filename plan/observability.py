@@ -350,20 +350,27 @@ def prometheus_values() -> dict[str, Any]:
     }
 
 
-def istio_dashboard_urls(
-    istio_version: str, extra: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """Grafana downloads Istio's dashboards of the deployed release when its pod starts;
-    nothing of them is stored in this repository."""
+@dataclass(frozen=True)
+class Download:
+    """A file to fetch, and the sha256 it must have."""
+
+    url: str
+    sha256: str
+
+
+def istio_dashboard_downloads(extra: Mapping[str, str] | None = None) -> dict[str, Download]:
+    """Grafana downloads Istio's dashboards when its pod starts, each checked against its
+    pinned sha256; nothing of them is stored in this repository."""
     return {
-        name: facts.ISTIO_DASHBOARD_SOURCE.format(version=istio_version, file=file)
+        name: Download(
+            facts.ISTIO_DASHBOARD_SOURCE.format(commit=facts.ISTIO_DASHBOARD_COMMIT, file=file),
+            facts.ISTIO_DASHBOARD_SHA256[file],
+        )
         for name, file in {**ISTIO_DASHBOARDS, **(extra or {})}.items()
     }
 
 
-def grafana_values(
-    istio_version: str, extra_dashboards: Mapping[str, str] | None = None
-) -> dict[str, Any]:
+def grafana_values(extra_dashboards: Mapping[str, str] | None = None) -> dict[str, Any]:
     return {
         "service": {"type": "ClusterIP", "port": GRAFANA.port},
         "podLabels": dict(NOT_INJECTED),
@@ -410,7 +417,7 @@ def grafana_values(
             {"name": DASHBOARD_VOLUME, "mountPath": GRAFANA_DASHBOARD_PATH},
         ],
         "extraInitContainers": [
-            dashboard_download_container(istio_dashboard_urls(istio_version, extra_dashboards))
+            dashboard_download_container(istio_dashboard_downloads(extra_dashboards))
         ],
     }
 
@@ -422,32 +429,41 @@ DASHBOARD_VOLUME = "istio-dashboards"
 DASHBOARD_DOWNLOADER = "download-istio-dashboards"
 
 
-def dashboard_download_script(urls: Mapping[str, str]) -> str:
+def dashboard_download_script(downloads: Mapping[str, Download]) -> str:
     """A POSIX sh script that downloads each dashboard into the directory given as its first
-    argument, retries each up to three times, and leaves out (with a line on stderr) any it
-    cannot fetch: Grafana starts either way."""
+    argument, retries each up to three times, keeps it only if its sha256 is the pinned one,
+    and leaves out (with a line on stderr) any it cannot fetch or that differs: Grafana starts
+    either way."""
     curl = "curl -sSfL --retry 3 --retry-all-errors --connect-timeout 20 --max-time 60"
     lines = ['cd "$1" || exit 1']
-    for name, url in urls.items():
+    for name, download in downloads.items():
         file, part = shlex.quote(f"{name}.json"), shlex.quote(f"{name}.json.part")
+        where = f"Istio dashboard {name}"
         missing = shlex.quote(
-            f"Istio dashboard {name}: could not download {url}; Grafana starts without it"
+            f"{where}: could not download {download.url}; Grafana starts without it"
         )
+        differs = shlex.quote(
+            f"{where}: {download.url} is not the pinned file (sha256 {download.sha256}); "
+            "Grafana starts without it"
+        )
+        check = shlex.quote(f"{download.sha256}  {name}.json.part")
         lines.append(
-            f"if {curl} -o {part} {shlex.quote(url)}; then mv {part} {file}; "
+            f"if {curl} -o {part} {shlex.quote(download.url)}; then "
+            f"if echo {check} | sha256sum -c >/dev/null 2>&1; then mv {part} {file}; "
+            f"else rm -f {part}; echo {differs} >&2; fi; "
             f"else rm -f {part}; echo {missing} >&2; fi"
         )
     return "\n".join(lines) + "\n"
 
 
-def dashboard_download_container(urls: Mapping[str, str]) -> dict[str, Any]:
+def dashboard_download_container(downloads: Mapping[str, Download]) -> dict[str, Any]:
     return {
         "name": DASHBOARD_DOWNLOADER,
         "image": DASHBOARD_DOWNLOADER_IMAGE,
         "command": [
             "/bin/sh",
             "-c",
-            dashboard_download_script(urls),
+            dashboard_download_script(downloads),
             DASHBOARD_DOWNLOADER,
             GRAFANA_DASHBOARD_PATH,
         ],
@@ -589,7 +605,6 @@ class ObservabilityPlan:
     def of(
         cls,
         *,
-        istio_version: str,
         tracing: TracingBackend | None,
         extra_dashboards: Mapping[str, str],
         kiali_wizards: bool = False,
@@ -611,7 +626,7 @@ class ObservabilityPlan:
                 "grafana",
                 facts.GRAFANA_CHART_VERSION,
                 GRAFANA.name,
-                grafana_values(istio_version, extra_dashboards),
+                grafana_values(extra_dashboards),
             ),
             kiali=release(
                 facts.KIALI_CHART_REPOSITORY,

@@ -14,6 +14,7 @@ from plan.facts import (
     DATAPLANE_MODE_LABEL,
     INJECTION_LABEL,
     ISTIO_CHART_REPOSITORY,
+    ISTIO_DASHBOARD_COMMIT,
     ISTIO_DASHBOARD_SOURCE,
     USE_WAYPOINT_LABEL,
 )
@@ -147,9 +148,9 @@ def test_grafana_gets_the_ztunnel_dashboard(charts, template, synthesized_ambien
     values = chart_values(helm_chart(template, "grafana")[1])
     (downloader,) = values["extraInitContainers"]
     url = ISTIO_DASHBOARD_SOURCE.format(
-        version=synthesized_ambient.config.istio_version, file="ztunnel-dashboard.gen.json"
+        commit=ISTIO_DASHBOARD_COMMIT, file="ztunnel-dashboard.gen.json"
     )
-    assert f"-o istio-ztunnel-dashboard.json.part {url};" in downloader["command"][2]
+    assert f"-o istio-ztunnel-dashboard.json.part {url}; then" in downloader["command"][2]
 
 
 def test_the_ingress_gateway_chart_is_unchanged_by_ambient(charts, cluster_template):

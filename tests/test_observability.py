@@ -4,6 +4,7 @@ waiting on the gateway."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -15,7 +16,13 @@ import pytest
 from bench.critical_path import dependencies
 from plan import facts
 from plan.modes import TRACING
-from plan.observability import ISTIO_DASHBOARDS, JAEGER, PROMETHEUS_DATASOURCE
+from plan.observability import (
+    ISTIO_DASHBOARDS,
+    JAEGER,
+    PROMETHEUS_DATASOURCE,
+    Download,
+    dashboard_download_container,
+)
 from tests.template_queries import (
     MANIFEST,
     ancestors,
@@ -117,7 +124,7 @@ def downloader(values) -> dict:
     return container
 
 
-def test_istios_dashboards_come_from_the_deployed_istio_release(cluster_template, synthesized):
+def test_istios_dashboards_come_from_the_pinned_istio_commit(cluster_template, synthesized):
     values = chart_values(helm_chart(cluster_template, "grafana")[1])
     (provider,) = values["dashboardProviders"]["dashboardproviders.yaml"]["providers"]
     container = downloader(values)
@@ -127,18 +134,30 @@ def test_istios_dashboards_come_from_the_deployed_istio_release(cluster_template
     assert {"name": mount["name"], "mountPath": mount["mountPath"]} in values["extraEmptyDirMounts"]
     assert "dashboards" not in values
     script = container["command"][2]
-    version = synthesized.config.istio_version
-    for file in ISTIO_DASHBOARDS.values():
+    # The release-1.31 commit the hashes were taken from (git show <commit>:<path> | sha256sum)
+    commit = "a8d7012191ebf42bacd48fa72b32a05828e4c564"
+    for name, file in ISTIO_DASHBOARDS.items():
         url = (
-            f"https://raw.githubusercontent.com/istio/istio/{version}/manifests/addons/"
+            f"https://raw.githubusercontent.com/istio/istio/{commit}/manifests/addons/"
             f"dashboards/{file}"
         )
-        assert f" {url};" in script, url
+        assert f" {url}; then" in script, url
+        assert (
+            f"echo '{facts.ISTIO_DASHBOARD_SHA256[file]}  {name}.json.part' | sha256sum -c"
+            in script
+        )
 
 
-def run_download_script(tmp_path, values, failing: str):
-    """Runs the init container's script with a curl that fails (exit 22, as -f does on an
-    HTTP error) for URLs containing `failing` and writes a small JSON for the others."""
+def run_download_script(tmp_path, failing: str = "", altered: str = ""):
+    """Runs the download script for three dashboards with a curl that fails (exit 22, as -f
+    does on an HTTP error) for the URL containing `failing`, writes another file than the
+    pinned one for the URL containing `altered`, and the pinned file ("{}") for the others;
+    sha256sum is the machine's own."""
+    pinned = hashlib.sha256(b"{}\n").hexdigest()
+    downloads = {
+        name: Download(f"https://dashboards.example/{name}.json", pinned)
+        for name in ("mesh", "service", "workload")
+    }
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     curl = bin_dir / "curl"
@@ -146,13 +165,14 @@ def run_download_script(tmp_path, values, failing: str):
         "#!/bin/sh\n"
         'out=""; url=""\n'
         'while [ $# -gt 0 ]; do case "$1" in -o) out="$2"; shift 2;; -*) shift;; *) url="$1"; shift;; esac; done\n'  # noqa: E501
-        f'case "$url" in *{failing}*) exit 22;; esac\n'
+        f'case "$url" in *{failing or "never"}*) exit 22;; esac\n'
+        f'case "$url" in *{altered or "never"}*) echo "{{\\"changed\\": 1}}" > "$out"; exit 0;; esac\n'  # noqa: E501
         'echo "{}" > "$out"\n'
     )
     curl.chmod(0o755)
     target = tmp_path / "dashboards"
     target.mkdir()
-    command = downloader(values)["command"]
+    command = dashboard_download_container(downloads)["command"]
     done = subprocess.run(
         [*command[:3], command[3], str(target)],
         capture_output=True,
@@ -163,15 +183,32 @@ def run_download_script(tmp_path, values, failing: str):
     return done, sorted(p.name for p in target.iterdir())
 
 
-def test_grafana_starts_without_a_dashboard_it_could_not_download(tmp_path, cluster_template):
-    values = chart_values(helm_chart(cluster_template, "grafana")[1])
-    done, files = run_download_script(tmp_path, values, failing="istio-mesh-dashboard.gen")
+def test_grafana_starts_without_a_dashboard_it_could_not_download(tmp_path):
+    done, files = run_download_script(tmp_path, failing="service")
     # The init container succeeds, so Grafana starts, with every other dashboard.
     assert done.returncode == 0, done.stderr
-    missing = "istio-mesh-dashboard"
-    assert files == sorted(f"{name}.json" for name in ISTIO_DASHBOARDS if name != missing)
-    assert done.stderr.startswith(f"Istio dashboard {missing}: could not download https://")
+    assert files == ["mesh.json", "workload.json"]
+    assert done.stderr == (
+        "Istio dashboard service: could not download https://dashboards.example/service.json; "
+        "Grafana starts without it\n"
+    )
+
+
+def test_a_dashboard_that_is_not_the_pinned_file_is_left_out(tmp_path):
+    done, files = run_download_script(tmp_path, altered="workload")
+    assert done.returncode == 0, done.stderr
+    assert files == ["mesh.json", "service.json"]  # nor any .part left behind
+    assert done.stderr.startswith(
+        "Istio dashboard workload: https://dashboards.example/workload.json is not the pinned "
+        "file (sha256 "
+    )
     assert done.stderr.count("\n") == 1
+
+
+def test_every_pinned_dashboard_downloads_when_nothing_fails(tmp_path):
+    done, files = run_download_script(tmp_path)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert files == ["mesh.json", "service.json", "workload.json"]
 
 
 def test_kiali_is_the_release_istio_bundles_anonymous_and_clusterip(cluster_template):
