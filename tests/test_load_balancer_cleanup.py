@@ -307,3 +307,19 @@ def test_no_statement_grants_an_action_no_kind_uses(network_template):
         else:
             # aws-cdk-lib's own grant for writing to the function's log group
             assert all(action.startswith("logs:") for action in actions), statement
+
+
+def test_both_handlers_know_their_own_scope(network_template, synthesized):
+    # The cleanup refuses an event for another cluster or VPC (handler.py _checked_scope):
+    # its functions carry the lab's cluster and VPC in their environment.
+    handlers = [
+        f
+        for logical_id, f in network_template.find_resources("AWS::Lambda::Function").items()
+        if logical_id.startswith(("LoadBalancerCleanupOnEvent", "LoadBalancerCleanupIsComplete"))
+    ]
+    assert len(handlers) == 2
+    (vpc_id,) = network_template.find_resources("AWS::EC2::VPC")
+    for function in handlers:
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["LAB_CLUSTER_NAME"] == synthesized.config.cluster_name
+        assert variables["LAB_VPC_ID"] == {"Ref": vpc_id}
