@@ -12,7 +12,11 @@ NODE_STAMP := node_modules/.installed
 # -c clusterName=<name>, the scripts --cluster <name>. The name also names the stacks
 # (plan/facts.py), so two labs of two names live side by side in one account and region.
 CLUSTER ?=
-CDK_CONTEXT = $(if $(CLUSTER),-c clusterName='$(CLUSTER)')
+# CONTEXT="key=value ..." gives the CDK context keys for this command only (each as -c), e.g.
+# make deploy CONTEXT="scenario=reviews-jason-v2": as `npx cdk deploy -c ...` would, but
+# with the address and principal `make deploy` lets in (FIND_DEPLOYER).
+CONTEXT ?=
+CDK_CONTEXT = $(if $(CLUSTER),-c clusterName='$(CLUSTER)') $(foreach c,$(CONTEXT),-c '$(c)')
 LAB_ARG = $(if $(CLUSTER),--cluster '$(CLUSTER)')
 # Every deploy lets in the deploying machine's public address and IAM principal when
 # cdk.json sets no allowedCidrs or adminPrincipals (scripts/deploy_context.py prints the
@@ -43,7 +47,8 @@ help:
 	@echo "make deploy   deploy every stack (needs AWS credentials and a bootstrapped account)"
 	@echo "make destroy  delete every stack, then the lab's entries in your kubeconfig"
 	@echo "               (CLUSTER=<name> with deploy, destroy, smoke, doctor and the others: the"
-	@echo "               lab of that clusterName instead of cdk.json's)"
+	@echo "               lab of that clusterName instead of cdk.json's; CONTEXT=\"key=value ...\""
+	@echo "               with deploy and synth: context keys for this command only)"
 	@echo "make smoke    after deploy: check what the mesh does (options: ARGS=\"--user jason\")"
 	@echo "make istio-set SET=\"path=value ...\"  Istio settings as istioctl --set writes them:"
 	@echo "               kept in cdk.json, then the cluster stack is deployed"

@@ -31,6 +31,7 @@ from constructs.cluster_task_handler.tasks_contract import (
     SERVICE_REMOVAL_RESOURCE_TYPE,
     STALE_ROUTES_RESOURCE_TYPE,
 )
+from plan import facts
 from plan.gateway_api import CHANNELS, GatewayApiRelease
 from plan.routing import ROUTING_KINDS
 
@@ -47,6 +48,7 @@ def task_scope(cluster_name: str) -> dict[str, str]:
     return {
         tasks_contract.ENV_CLUSTER_NAME: cluster_name,
         tasks_contract.ENV_FILE_SHA256: " ".join(pinned),
+        tasks_contract.ENV_FILE_SOURCE: facts.GATEWAY_API_SOURCE.split("{version}", 1)[0],
         tasks_contract.ENV_ROUTING_KINDS: ",".join(sorted(ROUTING_KINDS.values())),
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import re
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import Annotations, CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
@@ -51,6 +51,25 @@ def kubectl_layer(
 def _log_type(name: str) -> eks.ClusterLoggingTypes:
     """aws-cdk-lib's constant for an EKS log type: controllerManager -> CONTROLLER_MANAGER."""
     return getattr(eks.ClusterLoggingTypes, re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper())
+
+
+def warn_if_closed(scope: Construct, config: LabConfig) -> None:
+    """A warning on synth and deploy when the lab would let nobody in: a plain `cdk deploy`
+    without the keys `make deploy` fills (scripts/deploy_context.py)."""
+    closed = []
+    if not config.allowed_cidrs:
+        closed.append(
+            "allowedCidrs is empty: the ingress NLB admits the VPC only and the cluster "
+            "endpoint is private"
+        )
+    if not config.admin_principals:
+        closed.append("adminPrincipals is empty: nobody may assume the cluster admin role")
+    if closed:
+        Annotations.of(scope).add_warning_v2(
+            "lab:nobody-gets-in",
+            "; ".join(closed)
+            + ". `make deploy` gives your address and IAM principal; or set them in cdk.json",
+        )
 
 
 def control_plane_log_group(
@@ -152,8 +171,10 @@ class ClusterStack(Stack):
             # kubectl provider's role are the only cluster admins.
             bootstrap_cluster_creator_admin_permissions=False,
             output_config_command=False,
-            # The audit trail (controlPlaneLogs), into the log group made below.
-            cluster_logging=[_log_type(t) for t in config.control_plane_logs] or None,
+            # The audit trail (controlPlaneLogs), into the log group made below. An empty
+            # list is written as no enabled types, so turning the logs off on a deployed lab
+            # turns them off in EKS (a Logging section left out would leave them on).
+            cluster_logging=[_log_type(t) for t in config.control_plane_logs],
             alb_controller=eks.AlbControllerOptions(
                 version=_member(eks.AlbControllerVersion, plan.load_balancer_controller.version),
                 additional_helm_chart_values=plan.load_balancer_controller.values,
@@ -162,6 +183,7 @@ class ClusterStack(Stack):
             ),
         )
         self.control_plane_logs = control_plane_log_group(self, self.cluster, config)
+        warn_if_closed(self, config)
         self.admin_access = self.cluster.grant_cluster_admin("LabAdminAccess", admin_role.role_arn)
         # The nodes' own role (no VPC CNI policy) and a launch template that keeps pods
         # away from the instance metadata service (constructs/nodes.py).

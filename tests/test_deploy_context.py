@@ -207,3 +207,33 @@ def test_every_deploy_of_the_makefile_finds_the_deployer_first():
         assert 'deployer="$(.venv/bin/python -m scripts.deploy_context)" && ' in line, target
         assert line.index("scripts.deploy_context") < line.index("cdk deploy"), target
         assert " $deployer " in line, target
+
+
+def lab_warnings(lab) -> list[str]:
+    from aws_cdk.assertions import Annotations, Match
+
+    found = Annotations.from_stack(lab.lab.cluster).find_warning("*", Match.any_value())
+    return [str(w.entry.data) for w in found]
+
+
+def test_a_lab_that_lets_nobody_in_says_so(
+    synthesized, synthesized_gateway_api, synthesized_ambient
+):
+    # cdk.json sets neither key (make deploy fills both): a plain cdk deploy is warned
+    (warning,) = [w for w in lab_warnings(synthesized) if "gets in" in w or "is empty" in w]
+    assert warning.startswith("allowedCidrs is empty: the ingress NLB admits the VPC only")
+    assert "adminPrincipals is empty: nobody may assume the cluster admin role" in warning
+    assert "`make deploy` gives your address and IAM principal" in warning
+    # only what is empty is named; with both set, nothing is said
+    (partial,) = [w for w in lab_warnings(synthesized_ambient) if "is empty" in w]
+    assert "adminPrincipals" not in partial
+    assert not [w for w in lab_warnings(synthesized_gateway_api) if "is empty" in w]
+
+
+def test_context_for_one_command_reaches_the_cdk_with_the_deployer():
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "deploy", 'CONTEXT=scenario=all-v1 nodeCount=3'],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    (line,) = [line for line in done.stdout.splitlines() if "cdk deploy" in line]
+    assert "cdk deploy  -c 'scenario=all-v1' -c 'nodeCount=3' $deployer --all" in line

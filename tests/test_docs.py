@@ -32,7 +32,7 @@ from plan.config import (
 )
 from plan.gateway_api import CHANNELS as GATEWAY_API_CHANNELS
 from plan.ingress import ChartIngress, GatewayApiIngress, NlbSettings
-from plan.observability import ISTIO_DASHBOARDS, JAEGER, ZIPKIN
+from plan.observability import DASHBOARD_DOWNLOADER_IMAGE, ISTIO_DASHBOARDS, JAEGER, ZIPKIN
 from plan.routing import RESERVED_SUBSETS
 from plan.scenarios import AMBIENT_FORM, SCENARIO_TABLE
 from smoke import cli as smoke_cli
@@ -258,6 +258,7 @@ def expected_versions() -> dict[str, str]:
         "kiali-server chart": facts.KIALI_CHART_VERSION,
         "Jaeger image": image_tag(JAEGER.image),
         "Zipkin image": image_tag(ZIPKIN.image),
+        "dashboard downloader image (curl)": image_tag(DASHBOARD_DOWNLOADER_IMAGE),
         "Bookinfo images": bookinfo_tags.pop(),
         "aws-cdk-lib": pinned("requirements.txt", "aws-cdk-lib"),
         "CDK CLI": package["devDependencies"]["aws-cdk"],

@@ -38,10 +38,12 @@ KEEP = "Keep"
 NAMES = "Names"
 
 # The function's own scope, in its environment (scope_guard.py): the cluster, the sha256 of
-# every pinned Gateway API file (both channels, separated by spaces), the routing kinds
+# every pinned Gateway API file (both channels, separated by spaces), where every file comes
+# from (the start of each URL: the repository's raw files, any tag), the routing kinds
 # (separated by commas). And the API groups of every object a Gateway API task may name.
 ENV_CLUSTER_NAME = "LAB_CLUSTER_NAME"
 ENV_FILE_SHA256 = "LAB_GATEWAY_API_SHA256"
+ENV_FILE_SOURCE = "LAB_GATEWAY_API_SOURCE"
 ENV_ROUTING_KINDS = "LAB_ROUTING_KINDS"
 GATEWAY_API_GROUPS = (".gateway.networking.k8s.io", ".gateway.networking.x-k8s.io")
 

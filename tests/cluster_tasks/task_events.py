@@ -34,7 +34,11 @@ def crds_event(
         f"gateway-api-crds/{CLUSTER}",
     )
     if old_objects is not None:
-        event["OldResourceProperties"] = {**properties, tasks_contract.OBJECTS: list(old_objects)}
+        # CloudFormation sends every old property, the cluster's name among them.
+        event["OldResourceProperties"] = {
+            **event["ResourceProperties"],
+            tasks_contract.OBJECTS: list(old_objects),
+        }
     return event
 
 

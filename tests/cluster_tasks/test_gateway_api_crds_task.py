@@ -55,6 +55,7 @@ def files(tmp_path, monkeypatch):
     monkeypatch.setenv(
         tasks_contract.ENV_FILE_SHA256, " ".join(f[tasks_contract.FILE_SHA256] for f in pinned)
     )
+    monkeypatch.setenv(tasks_contract.ENV_FILE_SOURCE, f"{base}/")
     yield pinned
     server.shutdown()
     server.server_close()
@@ -366,6 +367,7 @@ def test_an_unexpected_error_fails_the_create_in_one_line(
     monkeypatch.setattr(crds, "download", broken)
     files = [{"Url": "http://127.0.0.1:1/x", "Sha256": "0" * 64, "Crds": []}]
     monkeypatch.setenv(tasks_contract.ENV_FILE_SHA256, "0" * 64)
+    monkeypatch.setenv(tasks_contract.ENV_FILE_SOURCE, "http://127.0.0.1:1/")
     with pytest.raises(task_error, match=r"^ValueError: something odd$"):
         index.on_event(crds_event("Create", files))
 

@@ -103,13 +103,49 @@ def test_the_rollback_of_an_update_to_what_was_deployed_before_is_let_through(as
     # function's environment any more) and whose old ones are the function's: CloudFormation
     # rolling back after a later failure
     guard = asset["scope_guard"]
-    event = crds_event("Update", [{**pinned_file(), "Sha256": "1" * 64}])
+    earlier = {**pinned_file(), "Sha256": "1" * 64}
+    event = crds_event("Update", [earlier])
     event["OldResourceProperties"] = {**event["ResourceProperties"], "Files": [pinned_file()]}
-    # THEN it passes; the same files in a Create or Delete do not
+    # THEN it passes; the same files in a Create do not
     guard.check(event)
-    for request_type in ("Create", "Delete"):
-        with pytest.raises(Exception, match="is not one of the pinned files"):
-            guard.check({**event, "RequestType": request_type})
+    with pytest.raises(Exception, match="is not one of the pinned files"):
+        guard.check({**event, "RequestType": "Create"})
+
+
+def test_a_delete_applies_nothing_so_its_pins_are_not_checked(asset):
+    # A resource left with an earlier pin (a failed update that was not rolled back) can go.
+    guard = asset["scope_guard"]
+    guard.check(crds_event("Delete", [{**pinned_file(), "Sha256": "1" * 64}]))
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ({"Replaces": ["namespace/kube-system"]}, "object 'namespace/kube-system' is not"),
+        ({"ClusterName": "someone-elses"}, "cluster 'someone-elses' is not this"),
+        (
+            {"Files": [{**pinned_file(), "Url": "https://example.com/evil.yaml"}]},
+            "file 'https://example.com/evil.yaml' is not from https://raw.githubusercontent.com/",
+        ),
+    ],
+)
+def test_an_update_with_old_properties_in_scope_is_still_checked(asset, change, refusal):
+    # Only the pins are relaxed for a rollback; anything else in the new properties is not.
+    guard = asset["scope_guard"]
+    event = crds_event("Update", [pinned_file()])
+    event["OldResourceProperties"] = dict(event["ResourceProperties"])
+    event["ResourceProperties"] = {**event["ResourceProperties"], **change}
+    with pytest.raises(Exception, match="^refused Custom::GatewayApiCrds Update: ") as refused:
+        guard.check(event)
+    assert refusal in str(refused.value)
+
+
+def test_what_an_update_deletes_is_checked_in_its_old_properties(asset):
+    # An Update deletes what only the old properties name: those must be the Gateway API's.
+    guard = asset["scope_guard"]
+    event = crds_event("Update", [pinned_file()], old_objects=["namespace/istio-system"])
+    with pytest.raises(Exception, match="old object 'namespace/istio-system' is not"):
+        guard.check(event)
 
 
 def test_a_function_without_its_scope_refuses_everything(asset, monkeypatch):
