@@ -223,8 +223,8 @@ class LabConfig:
         check(
             "allowedCidrs",
             isinstance(allowed, tuple) and all(map(_is_public_cidr, allowed)),
-            "expected a list of IPv4 CIDRs such as 203.0.113.7/32 (host bits zero), each "
-            'public or 0.0.0.0/0, e.g. ["203.0.113.7/32"] or -c allowedCidrs=203.0.113.7/32',
+            "expected a list of IPv4 CIDRs such as 81.2.69.160/32 (host bits zero), each "
+            'public or 0.0.0.0/0, e.g. ["81.2.69.160/32"] or -c allowedCidrs=81.2.69.160/32',
         )
         check(
             "allowedCidrs",

@@ -237,3 +237,10 @@ def test_context_for_one_command_reaches_the_cdk_with_the_deployer():
     )  # fmt: skip
     (line,) = [line for line in done.stdout.splitlines() if "cdk deploy" in line]
     assert "cdk deploy  -c 'scenario=all-v1' -c 'nodeCount=3' $deployer --all" in line
+
+
+def test_the_example_in_the_refusal_is_itself_accepted():
+    # The line names an address to copy: it must pass the same check.
+    (problem,) = problems_for(["10.0.0.0/8"])
+    example = problem.split("or -c allowedCidrs=")[1]
+    assert LabConfig.from_context({"allowedCidrs": example}).allowed_cidrs == (example,)
