@@ -135,7 +135,7 @@ class LabConfig:
 
     def context_values(self) -> dict[str, Any]:
         """The configuration by context key, as `from_context` resolved it."""
-        values = {key: getattr(self, _field_name(key)) for key in DEFAULTS}
+        values = {key: getattr(self, snake_case(key)) for key in DEFAULTS}
         values["istio"] = self.istio.tree
         return values
 
@@ -353,8 +353,10 @@ class LabConfig:
         )
 
 
-def _field_name(key: str) -> str:
-    """The LabConfig field of a context key: tracingSampling -> tracing_sampling."""
+def snake_case(key: str) -> str:
+    """A camelCase name in snake_case: the LabConfig field of a context key
+    (tracingSampling -> tracing_sampling), or an EKS log type's constant in aws-cdk-lib
+    (controllerManager -> CONTROLLER_MANAGER, upper-cased)."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 

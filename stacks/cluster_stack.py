@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import re
 
 from aws_cdk import Annotations, CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
@@ -31,7 +30,7 @@ from constructs.load_balancer_controller_policy import controller_policy
 from constructs.nodes import cni_role, launch_template_spec, node_launch_template, node_role
 from constructs.observability import Observability, ObservabilityProps
 from plan import facts
-from plan.config import WHOLE_ACCOUNT, KubernetesRelease, LabConfig
+from plan.config import WHOLE_ACCOUNT, KubernetesRelease, LabConfig, snake_case
 from plan.lab_plan import LabPlan
 
 
@@ -50,7 +49,7 @@ def kubectl_layer(
 
 def _log_type(name: str) -> eks.ClusterLoggingTypes:
     """aws-cdk-lib's constant for an EKS log type: controllerManager -> CONTROLLER_MANAGER."""
-    return getattr(eks.ClusterLoggingTypes, re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper())
+    return getattr(eks.ClusterLoggingTypes, snake_case(name).upper())
 
 
 def warn_if_closed(scope: Construct, config: LabConfig) -> None:

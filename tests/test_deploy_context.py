@@ -5,14 +5,13 @@ lets in the deploying machine's address and IAM principal when cdk.json sets non
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
 from plan.config import LabConfig
 from plan.problems import ConfigError
 from scripts import deploy_context as who
-from tests.conftest import PROJECT_ROOT
+from tests.make_dry_run import dry_run
 
 
 def problems_for(value) -> list[str]:
@@ -199,11 +198,7 @@ def test_every_deploy_of_the_makefile_finds_the_deployer_first():
         ("istio-unset", []),
         ("task", ["NAME=request-routing", "APPLY=1"]),
     ):
-        done = subprocess.run(
-            ["make", "-n", "--no-print-directory", target, *extra],
-            cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        (line,) = [line for line in done.stdout.splitlines() if "cdk deploy" in line]
+        (line,) = [line for line in dry_run(target, *extra) if "cdk deploy" in line]
         assert 'deployer="$(.venv/bin/python -m scripts.deploy_context)" && ' in line, target
         assert line.index("scripts.deploy_context") < line.index("cdk deploy"), target
         assert " $deployer " in line, target
@@ -231,11 +226,8 @@ def test_a_lab_that_lets_nobody_in_says_so(
 
 
 def test_context_for_one_command_reaches_the_cdk_with_the_deployer():
-    done = subprocess.run(
-        ["make", "-n", "--no-print-directory", "deploy", 'CONTEXT=scenario=all-v1 nodeCount=3'],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    (line,) = [line for line in done.stdout.splitlines() if "cdk deploy" in line]
+    lines = dry_run("deploy", "CONTEXT=scenario=all-v1 nodeCount=3")
+    (line,) = [line for line in lines if "cdk deploy" in line]
     assert "cdk deploy  -c 'scenario=all-v1' -c 'nodeCount=3' $deployer --all" in line
 
 

@@ -4,14 +4,14 @@ Makefile acts on the lab of the name given."""
 
 from __future__ import annotations
 
-import subprocess
 from typing import Any
 
 import pytest
 
 from plan import facts
 from scripts import cdk_json
-from tests.conftest import PROJECT_ROOT, SynthesizedLab
+from tests.conftest import SynthesizedLab
+from tests.make_dry_run import dry_run
 
 # The CloudFormation properties that hold a name unique in an account and region (or in the
 # whole partition), by resource type: the lab sets none but the EKS cluster's, and leaves
@@ -84,9 +84,7 @@ def test_two_labs_of_two_names_share_no_name(synthesized, synthesized_ambient_ga
     assert not set(map(str, first.values())) & set(map(str, second.values()))
 
 
-def test_the_cleanup_and_the_controllers_are_scoped_by_the_labs_name(
-    synthesized, synthesized_ambient_gateway_api
-):
+def test_the_cleanup_is_scoped_by_the_labs_name(synthesized, synthesized_ambient_gateway_api):
     # The destroy-time cleanup deletes only what the controllers tagged with its cluster's
     # name, in its own VPC: two labs' cleanups never touch each other's load balancers.
     for lab in (synthesized, synthesized_ambient_gateway_api):
@@ -104,15 +102,6 @@ def test_the_makefile_finds_the_stacks_of_the_lab_named(which, capsys, tmp_path,
     (tmp_path / "cdk.json").write_text('{"context": {"clusterName": "third"}}')
     assert cdk_json.main(["stack", which]) == 0
     assert capsys.readouterr().out == f"third-{which.capitalize()}\n"
-
-
-def dry_run(*args: str) -> list[str]:
-    """The commands `make -n` would run, one per line."""
-    done = subprocess.run(
-        ["make", "-n", "--no-print-directory", *args],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return done.stdout.splitlines()
 
 
 # Each target that acts on a deployed (or to be deployed) lab.

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from plan.config import LabConfig
-from plan.lab_plan import build_plan
+from tests.istio_objects import lab_plan
 from tests.template_queries import chart_values, helm_chart, manifest_objects, manifest_with
 
 SYSTEM = {"kubernetes.io/metadata.name": "istio-system"}
@@ -25,7 +24,7 @@ def tcp(*ports):
 
 
 def policies(**context) -> dict[str, dict]:
-    plan = build_plan(LabConfig.from_context(context))
+    plan = lab_plan(**context)
     found = {}
     for policy in plan.observability.access_objects:
         assert policy["kind"] == "NetworkPolicy"
@@ -109,5 +108,5 @@ def test_the_policies_are_applied_in_the_cluster(cluster_template, synthesized):
 def test_kiali_is_view_only_unless_its_wizards_are_asked_for(cluster_template):
     values = chart_values(helm_chart(cluster_template, "kiali")[1])
     assert values["deployment"]["view_only_mode"] is True
-    plan = build_plan(LabConfig.from_context({"kialiWizards": True}))
+    plan = lab_plan(kialiWizards=True)
     assert plan.observability.kiali.values["deployment"]["view_only_mode"] is False

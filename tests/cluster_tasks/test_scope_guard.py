@@ -12,7 +12,6 @@ from constructs.cluster_task_handler import tasks_contract
 from plan import facts
 from plan.gateway_api import CHANNELS
 from tests.cluster_tasks.task_events import (
-    CLUSTER,
     crd_removal_event,
     crds_event,
     removal_event,
@@ -157,4 +156,3 @@ def test_a_function_without_its_scope_refuses_everything(asset, monkeypatch):
 def test_the_contract_names_the_gateway_api_groups_the_plan_uses():
     for group in (facts.GATEWAY_API_GROUP, facts.GATEWAY_API_EXPERIMENTAL_GROUP):
         assert f".{group}" in tasks_contract.GATEWAY_API_GROUPS
-    assert CLUSTER  # the tests' events name the cluster the environment names
